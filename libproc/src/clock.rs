@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+#[cfg(feature = "testing")]
+use std::time::Duration;
+use std::time::Instant;
 
 use tokio::sync::Notify;
 

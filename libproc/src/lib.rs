@@ -70,6 +70,7 @@ pub mod codec;
 mod context;
 mod event;
 pub mod http;
+mod mailbox;
 mod manager;
 pub mod message;
 mod metrics;

@@ -7,13 +7,15 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use std::collections::VecDeque;
+
 use tokio::sync::{oneshot, watch};
 use tracing::Instrument;
 
 use crate::context::Context;
 use crate::event::{Event, HttpEvent, Raw};
 use crate::http::{self, Response};
+use crate::mailbox::Mailbox;
 use crate::metrics;
 use crate::pid::{Pid, ProcessId};
 use crate::process::{Addr, Process};
@@ -41,20 +43,20 @@ trait RawSender: Send + Sync {
     fn wake(&self);
 }
 
-impl<P: Process> RawSender for UnboundedSender<Event<P>> {
+impl<P: Process> RawSender for Mailbox<Event<P>> {
     fn send(&self, event: Raw) -> bool {
-        UnboundedSender::send(self, Event::Raw(event)).is_ok()
+        self.push(Event::Raw(event)).is_ok()
     }
 
     fn wake(&self) {
-        let _ = UnboundedSender::send(self, Event::Terminate);
+        let _ = self.push(Event::Terminate);
     }
 }
 
 /// A running process as the registry sees it.
 pub(crate) struct Entry {
     pid: Pid,
-    sender: Box<dyn RawSender>,
+    sender: Arc<dyn RawSender>,
     /// Events queued and not yet handled; the process's queue length.
     queued: AtomicUsize,
     terminating: AtomicBool,
@@ -156,10 +158,10 @@ impl fmt::Debug for Entry {
 pub fn spawn<P: Process>(process: P, id: impl Into<ProcessId>) -> Result<Addr<P>, SpawnError> {
     let node = runtime::node_or_start()?;
     let pid = Pid::new(id.into(), node.address());
-    let (tx, rx) = mpsc::unbounded_channel::<Event<P>>();
+    let mailbox = Arc::new(Mailbox::<Event<P>>::new());
     let entry = Arc::new(Entry {
         pid: pid.clone(),
-        sender: Box::new(tx.clone()),
+        sender: mailbox.clone(),
         queued: AtomicUsize::new(0),
         terminating: AtomicBool::new(false),
         linkers: Mutex::new(Linkers::default()),
@@ -168,10 +170,15 @@ pub fn spawn<P: Process>(process: P, id: impl Into<ProcessId>) -> Result<Addr<P>
     if !node.register(entry.clone()) {
         return Err(SpawnError::DuplicateId(pid));
     }
-    let addr = Addr { pid, tx, entry };
+    let addr = Addr {
+        pid,
+        mailbox: mailbox.clone(),
+        entry,
+    };
     let ctx = Context::new(node, addr.clone());
     let span = tracing::info_span!("process", pid = %addr.pid);
-    node.handle().spawn(run(process, ctx, rx).instrument(span));
+    node.handle()
+        .spawn(run(process, ctx, mailbox).instrument(span));
     Ok(addr)
 }
 
@@ -220,8 +227,8 @@ enum Exit {
     Panicked,
 }
 
-async fn run<P: Process>(mut process: P, mut ctx: Context<P>, mut rx: UnboundedReceiver<Event<P>>) {
-    let exit = run_events(&mut process, &mut ctx, &mut rx).await;
+async fn run<P: Process>(mut process: P, mut ctx: Context<P>, mailbox: Arc<Mailbox<Event<P>>>) {
+    let exit = run_events(&mut process, &mut ctx, &mailbox).await;
     match exit {
         Exit::Terminated => {
             if catch_unwind(AssertUnwindSafe(|| process.finalize(&mut ctx))).is_err() {
@@ -230,28 +237,36 @@ async fn run<P: Process>(mut process: P, mut ctx: Context<P>, mut rx: UnboundedR
         }
         Exit::Panicked => tracing::error!("Process panicked; it is terminated"),
     }
-    rx.close();
+    mailbox.close();
     finish(ctx.node, &ctx.addr.entry);
 }
 
 async fn run_events<P: Process>(
     process: &mut P,
     ctx: &mut Context<P>,
-    rx: &mut UnboundedReceiver<Event<P>>,
+    mailbox: &Mailbox<Event<P>>,
 ) -> Exit {
     if catch_unwind(AssertUnwindSafe(|| process.initialize(ctx))).is_err() {
         return Exit::Panicked;
     }
     let entry = ctx.addr.entry.clone();
-    while !ctx.stopping && !entry.terminating.load(Ordering::Acquire) {
-        let Some(event) = rx.recv().await else {
-            break;
-        };
-        let handled = catch_unwind(AssertUnwindSafe(|| handle(process, ctx, event)));
-        entry.handled();
-        if handled.is_err() {
-            return Exit::Panicked;
+    let mut batch = VecDeque::new();
+    while mailbox.take_all(&mut batch).await {
+        while let Some(event) = batch.pop_front() {
+            if ctx.stopping || entry.terminating.load(Ordering::Acquire) {
+                return Exit::Terminated;
+            }
+            let handled = catch_unwind(AssertUnwindSafe(|| handle(process, ctx, event)));
+            entry.handled();
+            if handled.is_err() {
+                return Exit::Panicked;
+            }
         }
+        if ctx.stopping || entry.terminating.load(Ordering::Acquire) {
+            break;
+        }
+        // Let other processes on this worker run between batches.
+        tokio::task::yield_now().await;
     }
     Exit::Terminated
 }

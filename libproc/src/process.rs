@@ -3,10 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::sync::mpsc::UnboundedSender;
-
 use crate::context::Context;
 use crate::event::{DispatchFn, Event};
+use crate::mailbox::Mailbox;
 use crate::manager::Entry;
 use crate::pid::Pid;
 
@@ -34,7 +33,7 @@ pub trait Process: Send + Sized + 'static {
 /// `Addr` can be dispatched to. It goes straight to the mailbox, without a lookup.
 pub struct Addr<P: Process> {
     pub(crate) pid: Pid,
-    pub(crate) tx: UnboundedSender<Event<P>>,
+    pub(crate) mailbox: Arc<Mailbox<Event<P>>>,
     pub(crate) entry: Arc<Entry>,
 }
 
@@ -47,7 +46,7 @@ impl<P: Process> Addr<P> {
     /// Queues an event; false when the process is gone.
     pub(crate) fn enqueue(&self, event: Event<P>) -> bool {
         self.entry.enqueued();
-        if self.tx.send(event).is_ok() {
+        if self.mailbox.push(event).is_ok() {
             true
         } else {
             self.entry.handled();
@@ -64,7 +63,7 @@ impl<P: Process> Clone for Addr<P> {
     fn clone(&self) -> Self {
         Addr {
             pid: self.pid.clone(),
-            tx: self.tx.clone(),
+            mailbox: self.mailbox.clone(),
             entry: self.entry.clone(),
         }
     }
