@@ -482,28 +482,36 @@ impl Resources {
 
     /// The union of the ranges resources called `name`.
     pub fn get_ranges(&self, name: &str) -> Option<Ranges> {
-        let mut all = self.values_named(name, |value| match value {
+        self.union_named(name, |value| match value {
             Value::Ranges(ranges) => Some(ranges),
             _ => None,
-        });
-        let first = all.next()?.clone();
-        Some(all.fold(first, |mut total, ranges| {
-            total += ranges;
-            total
-        }))
+        })
     }
 
     /// The union of the set resources called `name`.
     pub fn get_set(&self, name: &str) -> Option<Set> {
-        let mut all = self.values_named(name, |value| match value {
+        self.union_named(name, |value| match value {
             Value::Set(set) => Some(set),
             _ => None,
-        });
-        let first = all.next()?.clone();
-        Some(all.fold(first, |mut total, set| {
-            total += set;
-            total
-        }))
+        })
+    }
+
+    /// The union of the values that `pick` finds in the entries called
+    /// `name`.
+    fn union_named<'a, T>(
+        &'a self,
+        name: &'a str,
+        pick: impl Fn(&'a Value) -> Option<&'a T> + 'a,
+    ) -> Option<T>
+    where
+        T: Clone + for<'b> AddAssign<&'b T> + 'a,
+    {
+        let mut all = self.values_named(name, pick);
+        let mut total = all.next()?.clone();
+        for more in all {
+            total += more;
+        }
+        Some(total)
     }
 
     /// The values of the entries called `name` that `pick` accepts.

@@ -377,18 +377,16 @@ impl SubAssign<&Ranges> for Ranges {
     /// Difference: removes every number of `other`.
     fn sub_assign(&mut self, other: &Ranges) {
         let mut remaining = Vec::with_capacity(self.ranges.len());
-        let mut first_candidate = 0;
+        // Both sides are sorted, so holes that end before one range also end
+        // before every later one and can be dropped for good.
+        let mut holes = other.ranges.as_slice();
         for range in &self.ranges {
-            while other
-                .ranges
-                .get(first_candidate)
-                .is_some_and(|removed| removed.end < range.begin)
-            {
-                first_candidate += 1;
-            }
-            let overlapping = other.ranges[first_candidate..]
+            let passed = holes
                 .iter()
-                .take_while(|removed| removed.begin <= range.end);
+                .take_while(|hole| hole.end < range.begin)
+                .count();
+            holes = &holes[passed..];
+            let overlapping = holes.iter().take_while(|hole| hole.begin <= range.end);
             cut_out(*range, overlapping, &mut remaining);
         }
         self.ranges = remaining;

@@ -120,7 +120,7 @@ pub fn encode<E>(
 ) -> Result<Bytes, E> {
     let from = from.to_string();
     let header = LENGTH_PREFIX + 6 + from.len() + to.as_str().len() + name.len();
-    let mut out = Vec::with_capacity(header + 64);
+    let mut out = Vec::with_capacity(header + 256);
     out.extend_from_slice(&[0; LENGTH_PREFIX]);
     for field in [from.as_str(), to.as_str(), name] {
         put_str(&mut out, field);

@@ -67,7 +67,10 @@ fn scalar_display_is_exact_without_trailing_zeros() {
     assert_eq!(scalar(1024.125).to_string(), "1024.125");
     assert_eq!(scalar(0.01).to_string(), "0.01");
     assert_eq!(scalar(-1.25).to_string(), "-1.25");
-    assert_eq!(Scalar::from_millis(i64::MIN).to_string(), "-9223372036854775.808");
+    assert_eq!(
+        Scalar::from_millis(i64::MIN).to_string(),
+        "-9223372036854775.808"
+    );
 }
 
 #[test]
@@ -107,7 +110,10 @@ fn ranges_coalesce_touching_and_refuse_overlapping() {
     );
     let merged = Ranges::merging([Range::new(1, 5), Range::new(3, 8), Range::new(20, 20)]);
     assert_eq!(pairs(&merged.unwrap()), vec![(1, 8), (20, 20)]);
-    assert_eq!(pairs(&ranges(&[(u64::MAX, u64::MAX), (0, u64::MAX - 1)])), vec![(0, u64::MAX)]);
+    assert_eq!(
+        pairs(&ranges(&[(u64::MAX, u64::MAX), (0, u64::MAX - 1)])),
+        vec![(0, u64::MAX)]
+    );
 }
 
 #[test]
@@ -151,7 +157,10 @@ fn ranges_display_and_json() {
     assert_eq!(serde_json::from_str::<Ranges>(&json).unwrap(), ports);
     let overlapping = r#"{"range":[{"begin":1,"end":5},{"begin":3,"end":4}]}"#;
     let error = serde_json::from_str::<Ranges>(overlapping).unwrap_err();
-    assert!(error.to_string().contains("ranges 1-5 and 3-4 overlap"), "{error}");
+    assert!(
+        error.to_string().contains("ranges 1-5 and 3-4 overlap"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -205,8 +214,19 @@ fn values_parse_mesos_text_form() {
 fn values_refuse_malformed_text() {
     let syntax = |text: &str| matches!(Value::parse(text), Err(ValueError::Syntax { .. }));
     for text in [
-        "", " ", "abc", "[1-2", "[1-2]x", "[5]", "[1-2-3]", "[a-b]", "[-1-2]", "{a", "{a{b}",
-        "1-2", "[99999999999999999999-1]",
+        "",
+        " ",
+        "abc",
+        "[1-2",
+        "[1-2]x",
+        "[5]",
+        "[1-2-3]",
+        "[a-b]",
+        "[-1-2]",
+        "{a",
+        "{a{b}",
+        "1-2",
+        "[99999999999999999999-1]",
     ] {
         assert!(syntax(text), "{text:?} should be a syntax error");
     }
@@ -232,15 +252,20 @@ fn values_refuse_malformed_text() {
 fn value_json_names_its_type() {
     let value = Value::Ranges(ranges(&[(1, 2)]));
     let json = serde_json::to_string(&value).unwrap();
-    assert_eq!(json, r#"{"type":"RANGES","ranges":{"range":[{"begin":1,"end":2}]}}"#);
+    assert_eq!(
+        json,
+        r#"{"type":"RANGES","ranges":{"range":[{"begin":1,"end":2}]}}"#
+    );
     assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
 
     let read = |json| serde_json::from_str::<Value>(json).unwrap_err().to_string();
     assert!(read(r#"{"type":"FLOAT","scalar":{"value":1}}"#).contains("unknown value type 'FLOAT'"));
     assert!(read(r#"{"type":"TEXT","text":{"value":"x"}}"#).contains("TEXT"));
     assert!(read(r#"{"type":"SCALAR"}"#).contains("needs exactly the 'scalar' field"));
-    assert!(read(r#"{"type":"SET","set":{"item":[]},"scalar":{"value":1}}"#)
-        .contains("needs exactly the 'set' field"));
+    assert!(
+        read(r#"{"type":"SET","set":{"item":[]},"scalar":{"value":1}}"#)
+            .contains("needs exactly the 'set' field")
+    );
 }
 
 #[test]
@@ -267,13 +292,21 @@ fn values_of_different_types_do_not_combine() {
 /// Small ranges over `0..64`, so a `BTreeSet` of numbers can model them.
 fn small_ranges() -> impl Strategy<Value = Ranges> {
     proptest::collection::vec((0u64..64, 0u64..8), 0..6).prop_map(|pieces| {
-        Ranges::merging(pieces.into_iter().map(|(begin, len)| Range::new(begin, begin + len)))
-            .unwrap()
+        Ranges::merging(
+            pieces
+                .into_iter()
+                .map(|(begin, len)| Range::new(begin, begin + len)),
+        )
+        .unwrap()
     })
 }
 
 fn numbers(ranges: &Ranges) -> BTreeSet<u64> {
-    ranges.as_slice().iter().flat_map(|r| r.begin..=r.end).collect()
+    ranges
+        .as_slice()
+        .iter()
+        .flat_map(|r| r.begin..=r.end)
+        .collect()
 }
 
 /// Whether the ranges are sorted, disjoint and not touching.

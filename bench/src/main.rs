@@ -1,0 +1,74 @@
+//! `mesos-bench`: the macro benchmarks, one subcommand per workload. Each prints its
+//! figures and ends with one line of JSON. Build with `--release`.
+
+mod codec;
+mod pingpong;
+mod report;
+mod rpc;
+mod spawn;
+mod throughput;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mesos-bench",
+    about = "Benchmarks of the Rust Mesos, one workload per subcommand"
+)]
+struct Cli {
+    #[command(subcommand)]
+    workload: Workload,
+}
+
+#[derive(Debug, Subcommand)]
+enum Workload {
+    /// Local message throughput: N ping/pong pairs in one runtime.
+    LibprocThroughput(throughput::Args),
+    /// Requests across two OS processes over TCP loopback, against raw TCP.
+    LibprocRpc(rpc::Args),
+    /// The server side of libproc-rpc, run as a child process.
+    #[command(hide = true)]
+    LibprocRpcServer {
+        /// Payload bytes per request.
+        #[arg(long)]
+        payload: usize,
+    },
+    /// Spawn and terminate many idle processes; time and memory per process.
+    LibprocSpawn(spawn::Args),
+    /// One run of libproc-spawn in a fresh OS process.
+    #[command(hide = true)]
+    LibprocSpawnOnce {
+        /// Processes to spawn.
+        #[arg(long)]
+        processes: usize,
+    },
+    /// Encode/decode time and size of Mesos messages with the codec candidates.
+    Codec(codec::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().workload {
+        Workload::LibprocThroughput(args) => throughput::run(args),
+        Workload::LibprocRpc(args) => rpc::run(args),
+        Workload::LibprocRpcServer { payload } => rpc::serve(payload),
+        Workload::LibprocSpawn(args) => spawn::run(args),
+        Workload::LibprocSpawnOnce { processes } => spawn::run_once(processes),
+        Workload::Codec(args) => codec::run(args),
+    }
+}
+
+/// Starts this process's runtime from the `LIBPROCESS_*` environment.
+fn start_runtime() -> anyhow::Result<()> {
+    let config = libproc::Config::from_env().context("read the LIBPROCESS_* environment")?;
+    libproc::Runtime::start(config).context("start the runtime")?;
+    Ok(())
+}
+
+/// The runtime's worker threads, for the record.
+fn worker_threads() -> usize {
+    std::env::var("LIBPROCESS_NUM_WORKER_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
