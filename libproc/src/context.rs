@@ -1,5 +1,6 @@
 //! `Context`: how a process talks to the runtime from inside its handlers.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,7 @@ use crate::message::Message;
 use crate::pid::Pid;
 use crate::process::{Addr, Process};
 use crate::runtime::Node;
+use crate::transport::socket_manager::Outbox;
 
 pub(crate) type Handler<P> =
     Arc<dyn Fn(&mut P, Pid, Body, &mut Context<P>) -> Result<(), CodecError> + Send + Sync>;
@@ -36,6 +38,7 @@ pub struct Context<P: Process> {
     pub(crate) handlers: HashMap<&'static str, Handler<P>>,
     pub(crate) routes: HashMap<String, Route<P>>,
     pub(crate) stopping: bool,
+    outbox: RefCell<Outbox>,
 }
 
 impl<P: Process> Context<P> {
@@ -46,7 +49,18 @@ impl<P: Process> Context<P> {
             handlers: HashMap::new(),
             routes: HashMap::new(),
             stopping: false,
+            outbox: RefCell::new(Outbox::default()),
         }
+    }
+
+    /// Writes the remote messages sent so far; the run loop calls it after each batch
+    /// of events, and sooner when much is waiting.
+    pub(crate) fn flush(&mut self) {
+        self.outbox.get_mut().flush(self.node);
+    }
+
+    pub(crate) fn outbox_full(&mut self) -> bool {
+        self.outbox.get_mut().is_full()
     }
 
     /// This process's address.
@@ -103,7 +117,8 @@ impl<P: Process> Context<P> {
     /// the one connection to their runtime, in order after earlier sends to it. There
     /// is no delivery guarantee: a message to a gone process is dropped.
     pub fn send<M: Message>(&self, to: &Pid, message: M) {
-        self.node.send(self.pid(), to, message);
+        let mut outbox = self.outbox.borrow_mut();
+        self.node.send(self.pid(), to, message, Some(&mut outbox));
     }
 
     /// Links to `to`: when it is gone, `Process::exited` is called with it. A link to

@@ -97,7 +97,7 @@ pub use transport::frame;
 pub fn post<M: Message>(to: &Pid, message: M) -> Result<(), StartError> {
     let node = runtime::node_or_start()?;
     let from = Pid::new("anonymous", node.address());
-    node.send(&from, to, message);
+    node.send(&from, to, message, None);
     Ok(())
 }
 

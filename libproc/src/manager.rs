@@ -221,6 +221,10 @@ where
     }
 }
 
+/// At most this many events pass before a process's remote sends are written, so that
+/// a long batch does not hold back the messages its first events sent.
+const EVENTS_PER_FLUSH: usize = 128;
+
 /// How the run loop left.
 enum Exit {
     Terminated,
@@ -237,6 +241,7 @@ async fn run<P: Process>(mut process: P, mut ctx: Context<P>, mailbox: Arc<Mailb
         }
         Exit::Panicked => tracing::error!("Process panicked; it is terminated"),
     }
+    ctx.flush();
     mailbox.close();
     finish(ctx.node, &ctx.addr.entry);
 }
@@ -249,9 +254,11 @@ async fn run_events<P: Process>(
     if catch_unwind(AssertUnwindSafe(|| process.initialize(ctx))).is_err() {
         return Exit::Panicked;
     }
+    ctx.flush();
     let entry = ctx.addr.entry.clone();
     let mut batch = VecDeque::new();
     while mailbox.take_all(&mut batch).await {
+        let mut since_flush = 0;
         while let Some(event) = batch.pop_front() {
             if ctx.stopping || entry.terminating.load(Ordering::Acquire) {
                 return Exit::Terminated;
@@ -261,7 +268,13 @@ async fn run_events<P: Process>(
             if handled.is_err() {
                 return Exit::Panicked;
             }
+            since_flush += 1;
+            if since_flush == EVENTS_PER_FLUSH || ctx.outbox_full() {
+                ctx.flush();
+                since_flush = 0;
+            }
         }
+        ctx.flush();
         if ctx.stopping || entry.terminating.load(Ordering::Acquire) {
             break;
         }

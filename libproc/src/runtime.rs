@@ -22,7 +22,7 @@ use crate::metrics;
 use crate::pid::{Pid, ProcessId};
 use crate::transport::frame;
 use crate::transport::listener;
-use crate::transport::socket_manager::SocketManager;
+use crate::transport::socket_manager::{Outbox, SocketManager};
 
 /// How a runtime binds, advertises itself and bounds what peers may send.
 #[derive(Debug, Clone)]
@@ -325,7 +325,15 @@ impl Node {
         self.entry(to).is_some_and(|entry| entry.deliver(event))
     }
 
-    pub(crate) fn send<M: Message>(&'static self, from: &Pid, to: &Pid, message: M) {
+    /// Sends a message. A remote one goes into `outbox` when the sender has one (a
+    /// process, which flushes it after its current events), else to the socket now.
+    pub(crate) fn send<M: Message>(
+        &'static self,
+        from: &Pid,
+        to: &Pid,
+        message: M,
+        outbox: Option<&mut Outbox>,
+    ) {
         if to.addr == self.address {
             let event = Raw::Message {
                 from: from.clone(),
@@ -342,14 +350,21 @@ impl Node {
             codec::encode_into(M::NAME, &message, out)
         });
         match frame {
-            Ok(frame) => self.send_frame(from, to, M::NAME, frame),
+            Ok(frame) => self.send_frame(from, to, M::NAME, frame, outbox),
             Err(error) => {
                 tracing::warn!(%from, %to, %error, "Dropping message that does not encode")
             }
         }
     }
 
-    fn send_frame(&'static self, from: &Pid, to: &Pid, name: &str, frame: Bytes) {
+    fn send_frame(
+        &'static self,
+        from: &Pid,
+        to: &Pid,
+        name: &str,
+        frame: Bytes,
+        outbox: Option<&mut Outbox>,
+    ) {
         #[cfg(feature = "testing")]
         if crate::testing::intercept_outgoing(from, to, name, &frame) {
             return;
@@ -357,7 +372,10 @@ impl Node {
         #[cfg(not(feature = "testing"))]
         let _ = (from, name);
         metrics::message_sent();
-        self.sockets.send(self, to.addr, frame);
+        match outbox {
+            Some(outbox) => outbox.push(to.addr, frame),
+            None => self.sockets.send(self, to.addr, frame),
+        }
     }
 
     pub(crate) fn link(&'static self, linker: &Pid, to: &Pid, connection: RemoteConnection) {
@@ -410,5 +428,62 @@ pub(crate) async fn settle() {
         idle_readings = if idle { idle_readings + 1 } else { 0 };
         tokio::task::yield_now().await;
         std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn reads_the_libprocess_variables() {
+        let config = Config::from_vars(vars(&[
+            ("LIBPROCESS_IP", "10.1.2.3"),
+            ("LIBPROCESS_PORT", "5050"),
+            ("LIBPROCESS_ADVERTISE_IP", "192.0.2.7"),
+            ("LIBPROCESS_ADVERTISE_PORT", "15050"),
+            ("LIBPROCESS_NUM_WORKER_THREADS", "4"),
+        ]))
+        .unwrap();
+        assert_eq!(config.bind, "10.1.2.3:5050".parse().unwrap());
+        assert_eq!(config.advertise_ip, Some("192.0.2.7".parse().unwrap()));
+        assert_eq!(config.advertise_port, Some(15050));
+        assert_eq!(config.worker_threads, Some(4));
+    }
+
+    #[test]
+    fn defaults_to_loopback_and_any_port() {
+        let config = Config::from_vars(vars(&[])).unwrap();
+        assert_eq!(config.bind, "127.0.0.1:0".parse().unwrap());
+        assert_eq!(config.advertise_ip, None);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("LIBPROCESS_IP", "not-an-ip"),
+            ("LIBPROCESS_PORT", "70000"),
+            ("LIBPROCESS_ADVERTISE_PORT", "-1"),
+            ("LIBPROCESS_NUM_WORKER_THREADS", "0"),
+        ] {
+            let error = Config::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert_eq!(error.variable, name);
+            assert_eq!(error.value, value);
+        }
+    }
+
+    #[test]
+    fn a_bound_ip_is_advertised_as_is() {
+        let ip: IpAddr = "10.9.8.7".parse().unwrap();
+        assert_eq!(advertised_ip(ip), ip);
     }
 }

@@ -23,7 +23,7 @@ fn frame_for(from: &Pid, to: &Pid, name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 fn ping_body(sequence: u64) -> Vec<u8> {
-    libproc::codec::encode("ping", &Ping { sequence }).unwrap()
+    libproc::codec::encode("ping", &Ping::new(sequence)).unwrap()
 }
 
 /// Opens a frame connection: sends `handshake`, reads the answer.

@@ -43,7 +43,7 @@ async fn local_messages_arrive_in_order() {
     let target = ponger.clone();
     libproc::dispatch(&recorder, move |_, ctx| {
         for sequence in 0..count {
-            ctx.send(&target, Ping { sequence });
+            ctx.send(&target, Ping::new(sequence));
         }
     })
     .await
@@ -147,7 +147,7 @@ async fn a_panicking_handler_ends_only_its_process() {
     let ponger = spawn_ponger();
     let fragile = libproc::spawn(Fragile, ProcessId::generate("fragile")).unwrap();
     let mut exited = spawn_linker(fragile.pid());
-    libproc::post(fragile.pid(), Ping { sequence: 0 }).unwrap();
+    libproc::post(fragile.pid(), Ping::new(0)).unwrap();
     assert_eq!(
         within("exited", exited.recv()).await.as_ref(),
         Some(fragile.pid())
@@ -155,11 +155,9 @@ async fn a_panicking_handler_ends_only_its_process() {
     let recorder =
         libproc::spawn(Recorder { pongs: vec![] }, ProcessId::generate("recorder")).unwrap();
     let pong = future_message::<Pong>(&ponger, recorder.pid());
-    libproc::dispatch(&recorder, move |_, ctx| {
-        ctx.send(&ponger, Ping { sequence: 7 })
-    })
-    .await
-    .unwrap();
+    libproc::dispatch(&recorder, move |_, ctx| ctx.send(&ponger, Ping::new(7)))
+        .await
+        .unwrap();
     assert_eq!(within("pong", pong).await, Pong { sequence: 7 });
 }
 
@@ -264,8 +262,8 @@ async fn filters_capture_and_drop_messages() {
     let captured = future_message::<Pong>(&ponger, recorder.pid());
     let target = ponger.clone();
     libproc::dispatch(&recorder, move |_, ctx| {
-        ctx.send(&target, Ping { sequence: 1 });
-        ctx.send(&target, Ping { sequence: 2 });
+        ctx.send(&target, Ping::new(1));
+        ctx.send(&target, Ping::new(2));
     })
     .await
     .unwrap();
@@ -274,19 +272,15 @@ async fn filters_capture_and_drop_messages() {
 
     let guard = drop_messages::<Ping>(Match::Any, &ponger);
     let target = ponger.clone();
-    libproc::dispatch(&recorder, move |_, ctx| {
-        ctx.send(&target, Ping { sequence: 3 })
-    })
-    .await
-    .unwrap();
+    libproc::dispatch(&recorder, move |_, ctx| ctx.send(&target, Ping::new(3)))
+        .await
+        .unwrap();
     drop(guard);
     let captured = future_message::<Pong>(&ponger, recorder.pid());
     let target = ponger.clone();
-    libproc::dispatch(&recorder, move |_, ctx| {
-        ctx.send(&target, Ping { sequence: 4 })
-    })
-    .await
-    .unwrap();
+    libproc::dispatch(&recorder, move |_, ctx| ctx.send(&target, Ping::new(4)))
+        .await
+        .unwrap();
     assert_eq!(within("the capture", captured).await, Pong { sequence: 4 });
     // A capture resolves as the message passes the filter, just before it is queued.
     within("the recorder to see both pongs", async {

@@ -88,6 +88,31 @@ async fn two_os_processes_exchange_100_000_messages_in_order() {
 }
 
 #[tokio::test]
+async fn large_messages_that_fill_the_socket_keep_their_order() {
+    let peer = start_peer(0).await;
+    // 1,200 pings of 32 KiB, 1,000 in flight: far more than a socket buffer holds, so
+    // senders queue behind the writer and partial writes happen.
+    let output = within(
+        "the pinger",
+        Command::new(PINGPONG)
+            .args(["ping", &peer.pid.to_string(), "1200", "32768"])
+            .env("LIBPROCESS_IP", "127.0.0.1")
+            .output(),
+    )
+    .await
+    .expect("run the pinger");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pinger failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1200 pings answered in order"), "{stdout}");
+    peer.kill().await;
+}
+
+#[tokio::test]
 async fn killing_a_peer_gives_exited_to_its_linker_within_one_second() {
     start();
     let peer = start_peer(0).await;
@@ -98,11 +123,9 @@ async fn killing_a_peer_gives_exited_to_its_linker_within_one_second() {
     let recorder = libproc::spawn(Ponger, ProcessId::generate("recorder")).unwrap();
     let pong = future_message::<Pong>(&target, recorder.pid());
     let ping_from = recorder.clone();
-    libproc::dispatch(&ping_from, move |_, ctx| {
-        ctx.send(&target, Ping { sequence: 1 })
-    })
-    .await
-    .unwrap();
+    libproc::dispatch(&ping_from, move |_, ctx| ctx.send(&target, Ping::new(1)))
+        .await
+        .unwrap();
     within("the first pong", pong).await;
 
     peer.kill().await;
@@ -137,9 +160,11 @@ async fn a_restarted_peer_on_the_same_address_is_reachable_again() {
         let recorder = recorder.clone();
         async move {
             let pong = future_message::<Pong>(&peer, recorder.pid());
-            libproc::dispatch(&recorder, move |_, ctx| ctx.send(&peer, Ping { sequence }))
-                .await
-                .unwrap();
+            libproc::dispatch(&recorder, move |_, ctx| {
+                ctx.send(&peer, Ping::new(sequence))
+            })
+            .await
+            .unwrap();
             within("a pong", pong).await
         }
     };

@@ -81,6 +81,16 @@ pub async fn metrics(addr: SocketAddr) -> serde_json::Value {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ping {
     pub sequence: u64,
+    pub payload: Vec<u8>,
+}
+
+impl Ping {
+    pub fn new(sequence: u64) -> Self {
+        Ping {
+            sequence,
+            payload: Vec::new(),
+        }
+    }
 }
 
 impl Message for Ping {

@@ -3,8 +3,9 @@
 //!
 //! - `libproc-pingpong pong`: runs a `pong` process that answers every `Ping` with a
 //!   `Pong` carrying the same sequence number, and prints `PID <pid>` on stdout.
-//! - `libproc-pingpong ping <pid> [count]`: sends `count` pings (1,000 in flight),
-//!   checks that the pongs come back in order, and prints the rate.
+//! - `libproc-pingpong ping <pid> [count] [payload-bytes]`: sends `count` pings (1,000
+//!   in flight) carrying a payload, checks that the pongs come back in order, and
+//!   prints the rate.
 //! - `libproc-pingpong demo [count]`: starts a `pong` child process and pings it.
 //!
 //! The runtime binds as `LIBPROCESS_IP` / `LIBPROCESS_PORT` say (127.0.0.1 and a free
@@ -18,10 +19,11 @@ use libproc::{Config, Context, Message, Pid, Process, ProcessId, Runtime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-/// A ping with its sequence number.
+/// A ping with its sequence number, and a payload to make it as large as wanted.
 #[derive(Debug, Serialize, Deserialize)]
 struct Ping {
     sequence: u64,
+    payload: Vec<u8>,
 }
 
 impl Message for Ping {
@@ -62,6 +64,7 @@ struct Pinger {
     ponger: Pid,
     count: u64,
     window: u64,
+    payload: Vec<u8>,
     sent: u64,
     received: u64,
     done: Option<oneshot::Sender<Result<(), String>>>,
@@ -82,13 +85,7 @@ impl Process for Pinger {
         ctx.install(Pinger::pong);
         ctx.link(&self.ponger);
         while self.sent < self.count.min(self.window) {
-            ctx.send(
-                &self.ponger,
-                Ping {
-                    sequence: self.sent,
-                },
-            );
-            self.sent += 1;
+            self.ping(ctx);
         }
     }
 
@@ -111,14 +108,17 @@ impl Pinger {
             return self.finish(Ok(()), ctx);
         }
         if self.sent < self.count {
-            ctx.send(
-                &self.ponger,
-                Ping {
-                    sequence: self.sent,
-                },
-            );
-            self.sent += 1;
+            self.ping(ctx);
         }
+    }
+
+    fn ping(&mut self, ctx: &mut Context<Self>) {
+        let ping = Ping {
+            sequence: self.sent,
+            payload: self.payload.clone(),
+        };
+        ctx.send(&self.ponger, ping);
+        self.sent += 1;
     }
 }
 
@@ -126,16 +126,20 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("pong") => pong(),
-        Some("ping") => match (args.get(1), parse_count(args.get(2))) {
-            (Some(pid), Ok(count)) => pid
+        Some("ping") => match (args.get(1), parse_count(args.get(2)), args.get(3)) {
+            (Some(pid), Ok(count), payload) => pid
                 .parse::<Pid>()
                 .map_err(|e| e.to_string())
-                .and_then(|pid| ping(pid, count)),
-            (None, _) => Err("ping needs the pong's pid".to_owned()),
-            (_, Err(e)) => Err(e),
+                .and_then(|pid| Ok((pid, parse_payload(payload)?)))
+                .and_then(|(pid, payload)| ping(pid, count, payload)),
+            (None, _, _) => Err("ping needs the pong's pid".to_owned()),
+            (_, Err(e), _) => Err(e),
         },
         Some("demo") => parse_count(args.get(1)).and_then(demo),
-        _ => Err("usage: libproc-pingpong pong | ping <pid> [count] | demo [count]".to_owned()),
+        _ => Err(
+            "usage: libproc-pingpong pong | ping <pid> [count] [payload-bytes] | demo [count]"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,6 +156,12 @@ fn parse_count(arg: Option<&String>) -> Result<u64, String> {
     })
 }
 
+fn parse_payload(arg: Option<&String>) -> Result<usize, String> {
+    arg.map_or(Ok(0), |text| {
+        text.parse().map_err(|e| format!("payload '{text}': {e}"))
+    })
+}
+
 fn start() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     Runtime::start(config).map(drop).map_err(|e| e.to_string())
@@ -165,13 +175,14 @@ fn pong() -> Result<(), String> {
     Ok(())
 }
 
-fn ping(ponger: Pid, count: u64) -> Result<(), String> {
+fn ping(ponger: Pid, count: u64, payload: usize) -> Result<(), String> {
     start()?;
     let (done, finished) = oneshot::channel();
     let pinger = Pinger {
         ponger: ponger.clone(),
         count,
         window: 1000,
+        payload: vec![b'p'; payload],
         sent: 0,
         received: 0,
         done: Some(done),
@@ -198,7 +209,7 @@ fn demo(count: u64) -> Result<(), String> {
         .map_err(|e| format!("could not start the pong process: {e}"))?;
     let result = read_pid(&mut child).and_then(|pid| {
         println!("pong runs as OS process {} with pid {pid}", child.id());
-        ping(pid, count)
+        ping(pid, count, 0)
     });
     let _ = child.kill();
     let _ = child.wait();
