@@ -8,10 +8,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use libproc::testing::future_message;
-use libproc::{Pid, ProcessId};
-use support::{spawn_linker, start, within, within_for, Ping, Pong, Ponger};
+use libproc::{Addr, Pid, ProcessId, RemoteConnection};
+use support::{spawn_linker, start, within, within_for, Linker, Ping, Pong, Ponger};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 const PINGPONG: &str = env!("CARGO_BIN_EXE_libproc-pingpong");
 
@@ -117,16 +118,10 @@ async fn killing_a_peer_gives_exited_to_its_linker_within_one_second() {
     start();
     let peer = start_peer(0).await;
     let peer_pid = peer.pid.clone();
-    let target = peer.pid.clone();
-    let mut exited = spawn_linker(&target);
+    let mut exited = spawn_linker(&peer_pid);
     // A ping answered proves the link's connection is up before the kill.
     let recorder = libproc::spawn(Ponger, ProcessId::generate("recorder")).unwrap();
-    let pong = future_message::<Pong>(&target, recorder.pid());
-    let ping_from = recorder.clone();
-    libproc::dispatch(&ping_from, move |_, ctx| ctx.send(&target, Ping::new(1)))
-        .await
-        .unwrap();
-    within("the first pong", pong).await;
+    assert_eq!(ping(&recorder, &peer_pid, 1).await, Pong { sequence: 1 });
 
     peer.kill().await;
     let killed = Instant::now();
@@ -151,26 +146,24 @@ async fn linking_to_an_address_where_nothing_listens_gives_exited() {
     assert_eq!(within("exited", exited.recv()).await, Some(nowhere));
 }
 
+/// Pings `peer` from `recorder` and returns the pong.
+async fn ping(recorder: &Addr<Ponger>, peer: &Pid, sequence: u64) -> Pong {
+    let pong = future_message::<Pong>(peer, recorder.pid());
+    let to = peer.clone();
+    libproc::dispatch(recorder, move |_, ctx| ctx.send(&to, Ping::new(sequence)))
+        .await
+        .unwrap();
+    within("a pong", pong).await
+}
+
 #[tokio::test]
 async fn a_restarted_peer_on_the_same_address_is_reachable_again() {
     start();
     let port = free_port();
     let recorder = libproc::spawn(Ponger, ProcessId::generate("recorder")).unwrap();
-    let ping = |peer: Pid, sequence| {
-        let recorder = recorder.clone();
-        async move {
-            let pong = future_message::<Pong>(&peer, recorder.pid());
-            libproc::dispatch(&recorder, move |_, ctx| {
-                ctx.send(&peer, Ping::new(sequence))
-            })
-            .await
-            .unwrap();
-            within("a pong", pong).await
-        }
-    };
 
     let first = start_peer(port).await;
-    assert_eq!(ping(first.pid.clone(), 1).await, Pong { sequence: 1 });
+    assert_eq!(ping(&recorder, &first.pid, 1).await, Pong { sequence: 1 });
     let mut exited = spawn_linker(&first.pid);
     let old = first.pid.clone();
     first.kill().await;
@@ -178,6 +171,38 @@ async fn a_restarted_peer_on_the_same_address_is_reachable_again() {
 
     let second = start_peer(port).await;
     assert_eq!(second.pid, old, "same address, same pid");
-    assert_eq!(ping(second.pid.clone(), 2).await, Pong { sequence: 2 });
+    assert_eq!(ping(&recorder, &second.pid, 2).await, Pong { sequence: 2 });
     second.kill().await;
+}
+
+#[tokio::test]
+async fn reconnecting_a_link_replaces_its_connection_without_exited() {
+    start();
+    let peer = start_peer(0).await;
+    let peer_pid = peer.pid.clone();
+    let recorder = libproc::spawn(Ponger, ProcessId::generate("recorder")).unwrap();
+    let (tx, mut exited) = mpsc::unbounded_channel();
+    let linker = Linker {
+        to: peer_pid.clone(),
+        exited: tx,
+    };
+    let linker = libproc::spawn(linker, ProcessId::generate("linker")).unwrap();
+    assert_eq!(ping(&recorder, &peer_pid, 1).await, Pong { sequence: 1 });
+
+    let to = peer_pid.clone();
+    libproc::dispatch(&linker, move |_, ctx| {
+        ctx.link_with(&to, RemoteConnection::Reconnect)
+    })
+    .await
+    .unwrap();
+    // The new connection carries messages; the old one closed without an `exited`.
+    assert_eq!(ping(&recorder, &peer_pid, 2).await, Pong { sequence: 2 });
+    assert!(
+        exited.try_recv().is_err(),
+        "the replaced connection reported exited"
+    );
+
+    peer.kill().await;
+    assert_eq!(within("exited", exited.recv()).await, Some(peer_pid));
+    assert!(exited.try_recv().is_err(), "exited reported twice");
 }

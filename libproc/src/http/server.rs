@@ -105,7 +105,7 @@ fn target(node: &Node, path: &str) -> Option<(std::sync::Arc<crate::manager::Ent
 
 fn not_found(path: &str, client: SocketAddr) -> Response {
     metrics::http_not_found();
-    tracing::debug!(%client, path, "No process for HTTP path");
+    tracing::info!(%client, path, "No process for HTTP path");
     Response::not_found(&format!("no process serves '{path}'"))
 }
 
