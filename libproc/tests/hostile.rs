@@ -62,6 +62,11 @@ async fn still_answers(addr: SocketAddr, ponger: &Pid, sequence: u64) {
     libproc::terminate(recorder.pid());
 }
 
+fn spawn_ponger() -> Pid {
+    let ponger = libproc::spawn(Ponger, ProcessId::generate("ponger")).unwrap();
+    ponger.pid().clone()
+}
+
 async fn counter(addr: SocketAddr, key: &str) -> u64 {
     metrics(addr).await[key].as_u64().unwrap_or(0)
 }
@@ -69,10 +74,7 @@ async fn counter(addr: SocketAddr, key: &str) -> u64 {
 #[tokio::test]
 async fn each_hostile_input_is_counted_and_dropped_and_the_process_still_answers() {
     let addr = start();
-    let ponger = libproc::spawn(Ponger, ProcessId::generate("ponger"))
-        .unwrap()
-        .pid()
-        .clone();
+    let ponger = spawn_ponger();
     let stranger: Pid = "stranger@127.0.0.1:1".parse().unwrap();
     let handshake = frame::handshake().to_vec();
     let with_handshake = |rest: &[u8]| [handshake.as_slice(), rest].concat();
@@ -152,10 +154,7 @@ async fn each_hostile_input_is_counted_and_dropped_and_the_process_still_answers
 #[tokio::test]
 async fn a_bad_envelope_does_not_lose_the_frames_after_it() {
     let addr = start();
-    let ponger = libproc::spawn(Ponger, ProcessId::generate("ponger"))
-        .unwrap()
-        .pid()
-        .clone();
+    let ponger = spawn_ponger();
     let recorder = libproc::spawn(Ponger, ProcessId::generate("recorder")).unwrap();
     let pong = future_message::<Pong>(&ponger, recorder.pid());
     let mut stream = connect(addr, &frame::handshake()).await;

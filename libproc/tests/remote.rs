@@ -62,13 +62,18 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-#[tokio::test]
-async fn two_os_processes_exchange_100_000_messages_in_order() {
-    let peer = start_peer(0).await;
+/// Runs `libproc-pingpong ping` against `peer` and checks that every pong came back in
+/// order.
+async fn ping_from_another_os_process(peer: &Peer, count: u64, payload: usize) {
     let output = within(
         "the pinger",
         Command::new(PINGPONG)
-            .args(["ping", &peer.pid.to_string(), "100000"])
+            .args([
+                "ping",
+                &peer.pid.to_string(),
+                &count.to_string(),
+                &payload.to_string(),
+            ])
             .env("LIBPROCESS_IP", "127.0.0.1")
             .output(),
     )
@@ -82,9 +87,15 @@ async fn two_os_processes_exchange_100_000_messages_in_order() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("100000 pings answered in order"),
+        stdout.contains(&format!("{count} pings answered in order")),
         "{stdout}"
     );
+}
+
+#[tokio::test]
+async fn two_os_processes_exchange_100_000_messages_in_order() {
+    let peer = start_peer(0).await;
+    ping_from_another_os_process(&peer, 100_000, 0).await;
     peer.kill().await;
 }
 
@@ -93,23 +104,7 @@ async fn large_messages_that_fill_the_socket_keep_their_order() {
     let peer = start_peer(0).await;
     // 1,200 pings of 32 KiB, 1,000 in flight: far more than a socket buffer holds, so
     // senders queue behind the writer and partial writes happen.
-    let output = within(
-        "the pinger",
-        Command::new(PINGPONG)
-            .args(["ping", &peer.pid.to_string(), "1200", "32768"])
-            .env("LIBPROCESS_IP", "127.0.0.1")
-            .output(),
-    )
-    .await
-    .expect("run the pinger");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "pinger failed: {}{}",
-        stdout,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("1200 pings answered in order"), "{stdout}");
+    ping_from_another_os_process(&peer, 1200, 32 * 1024).await;
     peer.kill().await;
 }
 
