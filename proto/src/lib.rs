@@ -11,7 +11,10 @@
 //!
 //! - [`ids`]: `FrameworkId`, `AgentId`, `TaskId`, `OfferId`, `ExecutorId`,
 //!   `ContainerId`.
-//! - [`mesos`]: shared `mesos.proto` types (`Labels`).
+//! - [`mesos`]: the public `mesos.proto` types: frameworks, agents, tasks, offers.
+//! - [`json`]: Mesos's JSON form of any of them.
+//! - [`messages`]: the internal messages of `messages.proto`, with their wire names.
+//! - [`scheduler`]: `mesos.scheduler.Call`, the scheduler's calls to the master.
 //! - [`roles`]: role names, their validation and hierarchy.
 //! - [`values`]: `Scalar`, `Ranges`, `Set` and `Value`, with their
 //!   arithmetic and text form.
@@ -19,13 +22,25 @@
 //!   `--resources`, the JSON forms.
 //! - `encoding` (private): serde helpers for the two encodings.
 
+//! # How to evolve the wire
+//!
+//! The binary codec (postcard, through libproc) has no field tags: a message is its
+//! fields in order. So a shipped message is frozen. Changing a field's type, order or
+//! presence, or an enum's variants' order, means a new message with a new wire name
+//! (`mesos.internal.FooMessageV2`), handled beside the old one until no peer sends it.
+//! Fields use explicit widths (`u32`, `i64`, `f64`), never `usize`. JSON (endpoints,
+//! v1 APIs) is unaffected: it has names, and unknown keys are ignored.
+
 #![warn(missing_docs)]
 
 mod encoding;
 pub mod ids;
+pub mod json;
 pub mod mesos;
+pub mod messages;
 pub mod resources;
 pub mod roles;
+pub mod scheduler;
 pub mod values;
 
 pub use ids::{AgentId, ContainerId, ExecutorId, FrameworkId, OfferId, TaskId};

@@ -1,12 +1,30 @@
-//! General types of `mesos.proto` shared by many messages.
+//! The public types of `mesos.proto`: labels here, and by concern in the child
+//! modules: frameworks and the master (`framework`), agents (`agent`), tasks and
+//! their states (`task`), offers and operations (`offer`). All are re-exported here.
 //!
-//! For now only `Labels`, which reservations need; the framework, agent, task
-//! and offer types join it here.
+//! Each type serializes every field in the binary wire codec (it has no field tags);
+//! for Mesos's JSON, `crate::json::to_value` drops unset fields and empty lists.
 
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{optional_field, repeated_field};
+
+mod agent;
+mod framework;
+mod offer;
+mod task;
+
+pub use agent::{AgentCapability, AgentCapabilityType, AgentInfo, Attribute, AttributeValue};
+pub use framework::{
+    Address, FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, MasterInfo,
+};
+pub use offer::{Filters, Launch, LaunchGroup, Offer, OfferOperation, OperationType, Request, Url};
+pub use task::{
+    CommandInfo, CommandUri, DurationInfo, Environment, ExecutorInfo, ExecutorType, KillPolicy,
+    StatusReason, StatusSource, Task, TaskGroupInfo, TaskInfo, TaskState, TaskStatus, TimeInfo,
+    Variable,
+};
 
 /// One free-form key/value pair that frameworks and operators attach to
 /// tasks, reservations and more (Mesos `Label`).
