@@ -1,6 +1,7 @@
 //! `mesos-bench`: the macro benchmarks, one subcommand per workload. Each prints its
 //! figures and ends with one line of JSON. Build with `--release`.
 
+mod allocator;
 mod codec;
 mod pingpong;
 mod report;
@@ -45,6 +46,8 @@ enum Workload {
     },
     /// Encode/decode time and size of Mesos messages with the codec candidates.
     Codec(codec::Args),
+    /// The master's allocator: Mesos's DeclineOffers workload.
+    Allocator(allocator::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +58,7 @@ fn main() -> anyhow::Result<()> {
         Workload::LibprocSpawn(args) => spawn::run(args),
         Workload::LibprocSpawnOnce { processes } => spawn::run_once(processes),
         Workload::Codec(args) => codec::run(args),
+        Workload::Allocator(args) => allocator::run(args),
     }
 }
 

@@ -1,0 +1,249 @@
+//! The master's actor tests: a real master in this OS process's runtime, and small
+//! scheduler and agent processes written for the tests that send the real messages.
+//! Each test runs in its own OS process (nextest), so each has its own master.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use libproc::testing::future_message;
+use libproc::{Addr, Config, Context, Message, Pid, Process, ProcessId, Runtime, StartError};
+use mesos_master::flags::{Flags, RegistryBackend};
+use mesos_master::master::Master;
+use mesos_proto::mesos::{AgentInfo, FrameworkInfo, Offer, TaskInfo};
+use mesos_proto::messages::*;
+use mesos_proto::scheduler::{Accept, Call, CallType, Subscribe};
+use mesos_proto::{AgentId, FrameworkId, Resources};
+
+/// Awaits `future`, failing the test with `what` after a generous deadline.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// Flags for tests: the registry in memory.
+pub fn flags() -> Flags {
+    Flags {
+        registry: RegistryBackend::InMemory,
+        ..Flags::default()
+    }
+}
+
+/// Starts this test's runtime and master, and waits until it has recovered its
+/// registry (before that it drops every message, as Mesos's master does).
+pub async fn start_master(flags: Flags) -> Addr<Master> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let config = Config {
+        delegate: Some("master".into()),
+        ..Config::default()
+    };
+    match Runtime::start(config) {
+        Ok(_) | Err(StartError::AlreadyStarted(_)) => {}
+        Err(e) => panic!("the runtime did not start: {e}"),
+    }
+    let master = mesos_master::start(flags).expect("the master starts");
+    within("the registry's recovery", async {
+        loop {
+            let (_, metrics) = get(master.pid(), "/metrics/snapshot").await;
+            if metrics["registrar/log/recovered"] == 1.0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    master
+}
+
+/// A scheduler or agent stand-in: a process that handles nothing itself; tests see
+/// what it receives through message filters and make it send through `send`.
+#[derive(Debug)]
+pub struct Peer;
+
+impl Process for Peer {}
+
+/// A stand-in agent that answers the master's pings, as agents do.
+#[derive(Debug)]
+pub struct PingingAgent {
+    pub answer_pings: bool,
+}
+
+impl Process for PingingAgent {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        ctx.install(
+            |this: &mut Self, from: Pid, _: PingSlaveMessage, ctx: &mut Context<Self>| {
+                if this.answer_pings {
+                    ctx.send(&from, PongSlaveMessage {});
+                }
+            },
+        );
+    }
+}
+
+/// Makes a process send `message` to `to`.
+pub async fn send<P: Process, M: Message>(from: &Addr<P>, to: &Pid, message: M) {
+    let to = to.clone();
+    libproc::dispatch(from, move |_, ctx| ctx.send(&to, message))
+        .await
+        .expect("the sender runs");
+}
+
+pub fn framework_info(name: &str) -> FrameworkInfo {
+    FrameworkInfo {
+        user: "tester".into(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+pub fn subscribe_call(info: FrameworkInfo) -> Call {
+    Call {
+        framework_id: info.id.clone(),
+        kind: CallType::SUBSCRIBE,
+        subscribe: Some(Subscribe {
+            framework_info: info,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A subscribed framework: its scheduler process and id.
+#[derive(Debug)]
+pub struct Scheduler {
+    pub addr: Addr<Peer>,
+    pub id: FrameworkId,
+}
+
+impl Scheduler {
+    pub fn pid(&self) -> &Pid {
+        self.addr.pid()
+    }
+
+    /// Sends a call of this framework.
+    pub async fn call(&self, master: &Pid, mut call: Call) {
+        call.framework_id = Some(self.id.clone());
+        send(&self.addr, master, call).await;
+    }
+
+    pub async fn accept(&self, master: &Pid, offer: &Offer, tasks: Vec<TaskInfo>) {
+        let call = Call {
+            kind: CallType::ACCEPT,
+            accept: Some(Accept {
+                offer_ids: vec![offer.id.clone()],
+                operations: vec![launch(tasks)],
+                filters: None,
+            }),
+            ..Default::default()
+        };
+        self.call(master, call).await;
+    }
+}
+
+pub fn launch(tasks: Vec<TaskInfo>) -> mesos_proto::mesos::OfferOperation {
+    mesos_proto::mesos::OfferOperation {
+        kind: mesos_proto::mesos::OperationType::LAUNCH,
+        launch: Some(mesos_proto::mesos::Launch { task_infos: tasks }),
+        launch_group: None,
+    }
+}
+
+/// Subscribes a new framework and waits for its registration.
+pub async fn subscribe(master: &Pid, info: FrameworkInfo) -> Scheduler {
+    let addr = libproc::spawn(Peer, ProcessId::generate("scheduler")).unwrap();
+    let registered = future_message::<FrameworkRegisteredMessage>(master, addr.pid());
+    send(&addr, master, subscribe_call(info)).await;
+    let registered = within("framework registration", registered).await;
+    Scheduler {
+        addr,
+        id: registered.framework_id,
+    }
+}
+
+/// A registered agent: its process and id.
+#[derive(Debug)]
+pub struct TestAgent {
+    pub addr: Addr<PingingAgent>,
+    pub id: AgentId,
+}
+
+impl TestAgent {
+    pub fn pid(&self) -> &Pid {
+        self.addr.pid()
+    }
+}
+
+pub fn agent_info(resources: &str) -> AgentInfo {
+    AgentInfo {
+        hostname: "agent.test".into(),
+        port: Some(5051),
+        resources: Resources::parse(resources, "*").unwrap(),
+        ..Default::default()
+    }
+}
+
+/// Registers an agent with `resources` and waits for its id.
+pub async fn register_agent(master: &Pid, resources: &str) -> TestAgent {
+    let addr = libproc::spawn(
+        PingingAgent { answer_pings: true },
+        ProcessId::generate("slave"),
+    )
+    .unwrap();
+    let registered = future_message::<SlaveRegisteredMessage>(master, addr.pid());
+    let message = RegisterSlaveMessage {
+        slave: agent_info(resources),
+        version: "1.11.0".into(),
+        ..Default::default()
+    };
+    send(&addr, master, message).await;
+    let registered = within("agent registration", registered).await;
+    TestAgent {
+        addr,
+        id: registered.slave_id,
+    }
+}
+
+pub fn command_task(id: &str, offer: &Offer, resources: &str) -> TaskInfo {
+    TaskInfo {
+        name: id.into(),
+        task_id: id.into(),
+        agent_id: offer.agent_id.clone(),
+        resources: Resources::parse(resources, "*").unwrap(),
+        command: Some(mesos_proto::mesos::CommandInfo {
+            value: Some("sleep 1000".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `GET` on the master's port; returns the status and the body as JSON (or Null).
+pub async fn get(master: &Pid, path: &str) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(master.addr)
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        master.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
