@@ -61,6 +61,8 @@ pub struct Master {
 impl Master {
     /// A master with its flags, identity, allocator and registrar.
     pub fn new(flags: Flags, info: MasterInfo, allocator: Allocator, registrar: Registrar) -> Self {
+        // Set again once the registry is read; until then, nothing is served.
+        crate::metrics::set("registrar/log/recovered", 0.0);
         Master {
             flags,
             info,
@@ -181,6 +183,11 @@ impl Process for Master {
         self.refresh_metrics(ctx);
     }
 
+    fn finalize(&mut self, _ctx: &mut Context<Self>) {
+        tracing::info!(id = %self.info.id, "Master stopping");
+        self.allocator.stop();
+    }
+
     fn exited(&mut self, pid: &Pid, ctx: &mut Context<Self>) {
         if let Some(framework_id) = self.framework_by_pid(pid) {
             self.framework_disconnected(&framework_id, ctx);
@@ -188,6 +195,15 @@ impl Process for Master {
         if let Some(agent_id) = self.agent_by_pid(pid) {
             self.agent_disconnected(&agent_id, ctx);
         }
+    }
+}
+
+/// A call of `kind` from `framework_id`, for turning a legacy message into a `Call`.
+pub(crate) fn legacy(framework_id: FrameworkId, kind: mesos_proto::scheduler::CallType) -> Call {
+    Call {
+        framework_id: Some(framework_id),
+        kind,
+        ..Call::default()
     }
 }
 
@@ -331,8 +347,9 @@ impl Master {
             .map(|a| a.id.clone())
     }
 
-    /// Dispatches a scheduler `Call` to its handler.
-    fn receive_call(&mut self, from: Pid, call: Call, ctx: &mut Context<Self>) {
+    /// Dispatches a scheduler `Call` to its handler; legacy messages come here too,
+    /// turned into calls, so that every one passes the same checks.
+    pub(crate) fn receive_call(&mut self, from: Pid, call: Call, ctx: &mut Context<Self>) {
         use mesos_proto::scheduler::CallType::*;
         if call.kind == SUBSCRIBE {
             return self.subscribe(from, call, ctx);

@@ -661,3 +661,76 @@ async fn endpoints_serve_mesos_shapes() {
     assert!(metrics["master/messages_register_slave"].as_u64() >= Some(1));
     assert!(metrics["master/messages_scheduler_call"].as_u64() >= Some(1));
 }
+
+#[tokio::test]
+async fn after_a_restart_with_the_file_registry_agents_come_back_with_their_tasks() {
+    let work_dir =
+        std::env::temp_dir().join(format!("mesos-master-restart-{}", std::process::id()));
+    let file_flags = || mesos_master::flags::Flags {
+        registry: mesos_master::flags::RegistryBackend::ReplicatedLog,
+        work_dir: Some(work_dir.clone()),
+        ..flags()
+    };
+    let first = start_master(file_flags()).await;
+    let master = first.pid().clone();
+    let mut info = framework_info("survivor");
+    info.failover_timeout = Some(3600.0);
+    info.checkpoint = Some(true);
+    let scheduler = subscribe(&master, info.clone()).await;
+    let offers = future_message::<ResourceOffersMessage>(&master, scheduler.pid());
+    let agent = register_agent(&master, "cpus:2;mem:256").await;
+    let offer = within("offers", offers).await.offers.remove(0);
+    let run = launch_one(&master, &scheduler, &agent, &offer, "t1").await;
+
+    libproc::terminate(&master);
+    libproc::wait(&master).await;
+    let second = start_master(file_flags()).await;
+    assert_eq!(second.pid(), &master, "the same address and id");
+    let (_, state) = get(&master, "/master/state").await;
+    assert_eq!(
+        state["recovered_slaves"][0]["id"],
+        agent.id.as_str(),
+        "the registry remembers the agent"
+    );
+
+    let mut agent_info = agent_info("cpus:2;mem:256");
+    agent_info.id = Some(agent.id.clone());
+    info.id = Some(scheduler.id.clone());
+    let task = mesos_proto::mesos::Task {
+        name: "t1".into(),
+        task_id: "t1".into(),
+        framework_id: scheduler.id.clone(),
+        agent_id: agent.id.clone(),
+        state: TaskState::TASK_RUNNING,
+        resources: run.task.resources.clone(),
+        ..Default::default()
+    };
+    let reregistered = future_message::<SlaveReregisteredMessage>(&master, agent.pid());
+    let message = ReregisterSlaveMessage {
+        slave: agent_info,
+        tasks: vec![task],
+        frameworks: vec![info.clone()],
+        version: "1.11.0".into(),
+        ..Default::default()
+    };
+    send(&agent.addr, &master, message).await;
+    within("re-registration", reregistered).await;
+
+    // The scheduler re-subscribes: a master that did not know it says "registered".
+    let registered = future_message::<FrameworkRegisteredMessage>(&master, scheduler.pid());
+    let mut call = subscribe_call(info);
+    call.subscribe.as_mut().unwrap().force = Some(true);
+    send(&scheduler.addr, &master, call).await;
+    assert_eq!(
+        within("re-subscription", registered).await.framework_id,
+        scheduler.id
+    );
+    let (_, state) = get(&master, "/master/state").await;
+    assert_eq!(state["slaves"][0]["id"], agent.id.as_str());
+    assert_eq!(state["recovered_slaves"].as_array().map(Vec::len), Some(0));
+    let framework = &state["frameworks"][0];
+    assert_eq!(framework["active"], true);
+    assert_eq!(framework["tasks"][0]["id"], "t1");
+    assert_eq!(framework["tasks"][0]["state"], "TASK_RUNNING");
+    std::fs::remove_dir_all(&work_dir).ok();
+}

@@ -138,6 +138,11 @@ impl Allocator {
         Ok(Allocator { addr })
     }
 
+    /// Stops the allocator process (the master does, when it stops).
+    pub fn stop(&self) {
+        libproc::terminate(self.addr.pid());
+    }
+
     fn call(
         &self,
         f: impl FnOnce(&mut AllocatorProcess, &mut Context<AllocatorProcess>) + Send + 'static,

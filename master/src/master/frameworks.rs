@@ -16,7 +16,7 @@ use mesos_proto::messages::{
 use mesos_proto::scheduler::{Call, CallType, Subscribe, UpdateFramework};
 use mesos_proto::FrameworkId;
 
-use super::Master;
+use super::{legacy, Master};
 use crate::framework::{Framework, FrameworkState};
 use crate::validation;
 
@@ -345,17 +345,14 @@ impl Master {
         self.subscribe(from, call, ctx);
     }
 
-    /// Legacy unregistration: the same as TEARDOWN.
+    /// Legacy unregistration: TEARDOWN.
     pub(super) fn unregister_framework(
         &mut self,
         from: Pid,
         message: UnregisterFrameworkMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, framework_id = %message.framework_id, "Ignoring unregistration from a pid that is not the framework's");
-        }
-        self.teardown(&message.framework_id, ctx);
+        self.receive_call(from, legacy(message.framework_id, CallType::TEARDOWN), ctx);
     }
 
     /// A driver aborted: no more offers, its offers rescinded, tasks kept.

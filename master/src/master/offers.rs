@@ -15,10 +15,10 @@ use mesos_proto::messages::{
     RunTaskGroupMessage, RunTaskMessage,
 };
 use mesos_proto::resources::AllocationInfo;
-use mesos_proto::scheduler::{Accept, Decline};
+use mesos_proto::scheduler::{Accept, Call, CallType, Decline, Revive};
 use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, TaskId};
 
-use super::Master;
+use super::{legacy, Master};
 use crate::allocator::Allocation;
 use crate::framework::FrameworkState;
 use crate::validation::{self, TaskContext, ValidationError};
@@ -491,9 +491,6 @@ impl Master {
         message: LaunchTasksMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring launch from a pid that is not the framework's");
-        }
         let accept = Accept {
             offer_ids: message.offer_ids,
             operations: vec![OfferOperation {
@@ -505,20 +502,28 @@ impl Master {
             }],
             filters: Some(message.filters),
         };
-        self.accept(&message.framework_id, accept, ctx);
+        let call = Call {
+            accept: Some(accept),
+            ..legacy(message.framework_id, CallType::ACCEPT)
+        };
+        self.receive_call(from, call, ctx);
     }
 
-    /// Legacy revive.
+    /// Legacy revive: REVIVE.
     pub(super) fn revive_offers(
         &mut self,
         from: Pid,
         message: ReviveOffersMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring revive from a pid that is not the framework's");
-        }
-        self.revive(&message.framework_id, message.roles, ctx);
+        let revive = Revive {
+            roles: message.roles,
+        };
+        let call = Call {
+            revive: Some(revive),
+            ..legacy(message.framework_id, CallType::REVIVE)
+        };
+        self.receive_call(from, call, ctx);
     }
 }
 

@@ -13,10 +13,12 @@ use mesos_proto::messages::{
     ReconcileTasksMessage, ResourceRequestMessage, ShutdownExecutorMessage, StatusUpdate,
     StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos_proto::scheduler::{Acknowledge, FrameworkMessage, Kill, ReconcileTask, Shutdown};
+use mesos_proto::scheduler::{
+    Acknowledge, Call, CallType, FrameworkMessage, Kill, Reconcile, ReconcileTask, Shutdown,
+};
 use mesos_proto::{AgentId, FrameworkId, TaskId};
 
-use super::Master;
+use super::{legacy, Master};
 use crate::framework::{is_released, Framework};
 
 /// A status the master generates for a task it knows.
@@ -139,16 +141,17 @@ impl Master {
         };
         let released = apply_update(framework, update);
         let framework_id = update.framework_id.clone();
-        if let Some((task_id, resources)) = released {
-            if let Some(agent) = self.agents.get_mut(&agent_id) {
-                if let Some(task) = agent
-                    .tasks
-                    .get_mut(&framework_id)
-                    .and_then(|t| t.get_mut(&task_id))
-                {
-                    task.state = update.latest_state.unwrap_or(update.status.state);
-                }
+        let state = framework.tasks.get(&update.status.task_id).map(|t| t.state);
+        if let (Some(state), Some(agent)) = (state, self.agents.get_mut(&agent_id)) {
+            if let Some(task) = agent
+                .tasks
+                .get_mut(&framework_id)
+                .and_then(|t| t.get_mut(&update.status.task_id))
+            {
+                task.state = state;
             }
+        }
+        if let Some(resources) = released {
             self.allocator.recover_resources(
                 framework_id.clone(),
                 agent_id.clone(),
@@ -199,22 +202,23 @@ impl Master {
         ctx.send(&agent.pid, acknowledgement);
     }
 
-    /// Legacy acknowledgement from a scheduler.
+    /// Legacy acknowledgement: ACKNOWLEDGE.
     pub(super) fn status_update_acknowledgement(
         &mut self,
         from: Pid,
         message: StatusUpdateAcknowledgementMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring acknowledgement from a pid that is not the framework's");
-        }
         let acknowledge = Acknowledge {
             agent_id: message.slave_id,
             task_id: message.task_id,
             uuid: message.uuid,
         };
-        self.acknowledge(&message.framework_id, acknowledge, ctx);
+        let call = Call {
+            acknowledge: Some(acknowledge),
+            ..legacy(message.framework_id, CallType::ACKNOWLEDGE)
+        };
+        self.receive_call(from, call, ctx);
     }
 
     /// KILL: forwarded to the task's agent; an unknown task is reconciled instead.
@@ -243,22 +247,23 @@ impl Master {
         }
     }
 
-    /// Legacy kill.
+    /// Legacy kill: KILL.
     pub(super) fn kill_task(
         &mut self,
         from: Pid,
         message: KillTaskMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring kill from a pid that is not the framework's");
-        }
         let kill = Kill {
             task_id: message.task_id,
             agent_id: None,
             kill_policy: message.kill_policy,
         };
-        self.kill(&message.framework_id, kill, ctx);
+        let call = Call {
+            kill: Some(kill),
+            ..legacy(message.framework_id, CallType::KILL)
+        };
+        self.receive_call(from, call, ctx);
     }
 
     /// RECONCILE: the latest state of the framework's tasks (implicit, when empty), or
@@ -330,16 +335,13 @@ impl Master {
         })
     }
 
-    /// Legacy reconciliation.
+    /// Legacy reconciliation: RECONCILE.
     pub(super) fn reconcile_tasks(
         &mut self,
         from: Pid,
         message: ReconcileTasksMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring reconciliation from a pid that is not the framework's");
-        }
         let tasks = message
             .statuses
             .into_iter()
@@ -348,7 +350,11 @@ impl Master {
                 agent_id: s.agent_id,
             })
             .collect();
-        self.reconcile(&message.framework_id, tasks, ctx);
+        let call = Call {
+            reconcile: Some(Reconcile { tasks }),
+            ..legacy(message.framework_id, CallType::RECONCILE)
+        };
+        self.receive_call(from, call, ctx);
     }
 
     /// SHUTDOWN: the agent stops the executor.
@@ -386,22 +392,23 @@ impl Master {
         ctx.send(&agent.pid, forward);
     }
 
-    /// Legacy framework message.
+    /// Legacy framework message: MESSAGE.
     pub(super) fn framework_to_executor(
         &mut self,
         from: Pid,
         message: FrameworkToExecutorMessage,
         ctx: &mut Context<Self>,
     ) {
-        if self.framework_by_pid(&from).as_ref() != Some(&message.framework_id) {
-            return tracing::warn!(%from, "Ignoring framework message from a pid that is not the framework's");
-        }
-        let call = FrameworkMessage {
+        let data = FrameworkMessage {
             agent_id: message.slave_id,
             executor_id: message.executor_id,
             data: message.data,
         };
-        self.message(&message.framework_id, call, ctx);
+        let call = Call {
+            message: Some(data),
+            ..legacy(message.framework_id, CallType::MESSAGE)
+        };
+        self.receive_call(from, call, ctx);
     }
 
     /// ResourceRequestMessage: a hint the allocator ignores, as Mesos's does.
@@ -471,11 +478,11 @@ impl Master {
 }
 
 /// Applies an agent's update to the framework's record of the task; returns the
-/// task's resources when the update releases them (it became terminal or unreachable).
+/// resources when the update releases them (it became terminal or unreachable).
 fn apply_update(
     framework: &mut Framework,
     update: &StatusUpdate,
-) -> Option<(TaskId, mesos_proto::Resources)> {
+) -> Option<mesos_proto::Resources> {
     let task = framework.tasks.get_mut(&update.status.task_id)?;
     let was_released = is_released(task.state);
     let latest = update.latest_state.unwrap_or(update.status.state);
@@ -490,8 +497,7 @@ fn apply_update(
     }
     task.status_update_state = Some(update.status.state);
     task.status_update_uuid = update.uuid.clone().or_else(|| update.status.uuid.clone());
-    (!was_released && is_released(task.state))
-        .then(|| (task.task_id.clone(), task.resources.clone()))
+    (!was_released && is_released(task.state)).then(|| task.resources.clone())
 }
 
 /// A reconciliation answer for a known task: its latest state.

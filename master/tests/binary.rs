@@ -1,0 +1,108 @@
+//! The `mesos-master` binary as an operator runs it.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const MASTER: &str = env!("CARGO_BIN_EXE_mesos-master");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// `GET` with a raw HTTP/1.1 request; `None` while nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    Some((status, response.split_once("\r\n\r\n")?.1.to_owned()))
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_master_starts_and_serves_its_endpoints() {
+    let port = free_port();
+    let child = Command::new(MASTER)
+        .args([
+            "--ip=127.0.0.1",
+            &format!("--port={port}"),
+            "--registry=in_memory",
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start mesos-master");
+    let _running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let state = loop {
+        match get(port, "/master/state") {
+            Some((200, body)) => break body,
+            _ if Instant::now() > deadline => {
+                panic!("mesos-master did not serve /master/state in time")
+            }
+            _ => std::thread::yield_now(),
+        }
+    };
+    let state: serde_json::Value = serde_json::from_str(&state).expect("the state is JSON");
+    assert_eq!(state["pid"], format!("master@127.0.0.1:{port}"));
+    assert_eq!(state["flags"]["registry"], "in_memory");
+    let (status, version) = get(port, "/version").expect("/version answers");
+    assert_eq!(status, 200);
+    assert!(version.contains("\"version\":\"1.11.0\""), "{version}");
+}
+
+#[test]
+fn a_bad_flag_exits_with_status_one_and_says_which() {
+    let output = Command::new(MASTER)
+        .args(["--agent_ping_timeout=fast", "--registry=in_memory"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("fast"), "{stderr}");
+}
+
+#[test]
+fn the_file_registry_needs_a_work_dir() {
+    let output = Command::new(MASTER)
+        .env_remove("MESOS_WORK_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("work_dir"));
+}
+
+#[test]
+fn help_lists_the_flags_and_exits_zero() {
+    let output = Command::new(MASTER).arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--work_dir",
+        "--allocation_interval",
+        "--agent_ping_timeout",
+        "--registry",
+    ] {
+        assert!(help.contains(flag), "--help does not list {flag}");
+    }
+}
