@@ -156,7 +156,7 @@ impl Master {
 impl Process for Master {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         // From schedulers.
-        Self::serve(ctx, Master::receive_call);
+        Self::serve(ctx, Master::scheduler_call);
         Self::serve(ctx, Master::register_framework);
         Self::serve(ctx, Master::reregister_framework);
         Self::serve(ctx, Master::unregister_framework);
@@ -345,6 +345,14 @@ impl Master {
             .values()
             .find(|a| &a.pid == pid)
             .map(|a| a.id.clone())
+    }
+
+    /// A `Call` from a scheduler. Besides `master/messages_scheduler_call`, it is
+    /// counted under the key Mesos counts its kind under (`master/messages_revive_offers`
+    /// for REVIVE...), as legacy messages are by their names; then it is handled.
+    fn scheduler_call(&mut self, from: Pid, call: Call, ctx: &mut Context<Self>) {
+        self.metrics.call(&call);
+        self.receive_call(from, call, ctx);
     }
 
     /// Dispatches a scheduler `Call` to its handler; legacy messages come here too,

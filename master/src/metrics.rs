@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use mesos_proto::mesos::TaskState;
+use mesos_proto::scheduler::Call;
 use metrics::{counter, gauge, Counter};
 
 /// Counters the master increments.
@@ -21,6 +22,14 @@ impl Metrics {
             .entry(wire_name)
             .or_insert_with(|| counter!(message_key(wire_name)))
             .increment(1);
+    }
+
+    /// Counts a scheduler `Call` under the key Mesos counts what it asks for under;
+    /// the legacy message of the same request has that key as its name.
+    pub fn call(&self, call: &Call) {
+        for key in call_keys(call) {
+            counter!(key).increment(1);
+        }
     }
 
     /// A message dropped before its handler (the registry was not recovered yet).
@@ -90,6 +99,51 @@ pub fn message_key(wire_name: &str) -> String {
     key
 }
 
+/// Mesos's keys for a scheduler `Call` (none for the kinds Mesos does not count):
+/// SUBSCRIBE counts as a registration, or a re-registration when it has an id; each
+/// LAUNCH of an ACCEPT counts as a launch, or as a decline when it has no task.
+pub fn call_keys(call: &Call) -> Vec<&'static str> {
+    use mesos_proto::mesos::OperationType;
+    use mesos_proto::scheduler::CallType::*;
+    match call.kind {
+        SUBSCRIBE => {
+            let id = call.framework_id.as_ref().or_else(|| {
+                call.subscribe
+                    .as_ref()
+                    .and_then(|s| s.framework_info.id.as_ref())
+            });
+            if id.is_some_and(|id| !id.as_str().is_empty()) {
+                vec!["master/messages_reregister_framework"]
+            } else {
+                vec!["master/messages_register_framework"]
+            }
+        }
+        ACCEPT => call
+            .accept
+            .iter()
+            .flat_map(|accept| &accept.operations)
+            .filter(|operation| operation.kind == OperationType::LAUNCH)
+            .map(|operation| {
+                let tasks = operation.launch.as_ref().map_or(0, |l| l.task_infos.len());
+                if tasks > 0 {
+                    "master/messages_launch_tasks"
+                } else {
+                    "master/messages_decline_offers"
+                }
+            })
+            .collect(),
+        DECLINE => vec!["master/messages_decline_offers"],
+        REVIVE => vec!["master/messages_revive_offers"],
+        SUPPRESS => vec!["master/messages_suppress_offers"],
+        KILL => vec!["master/messages_kill_task"],
+        ACKNOWLEDGE => vec!["master/messages_status_update_acknowledgement"],
+        RECONCILE => vec!["master/messages_reconcile_tasks"],
+        MESSAGE => vec!["master/messages_framework_to_executor"],
+        REQUEST => vec!["master/messages_resource_request"],
+        _ => vec![],
+    }
+}
+
 /// `TASK_FINISHED` → `master/tasks_finished`.
 pub fn state_key(state: TaskState) -> String {
     let name = state
@@ -126,5 +180,53 @@ mod tests {
             state_key(TaskState::TASK_GONE_BY_OPERATOR),
             "master/tasks_gone_by_operator"
         );
+    }
+
+    #[test]
+    fn calls_count_under_mesos_s_keys() {
+        use mesos_proto::mesos::{Launch, OfferOperation, OperationType};
+        use mesos_proto::scheduler::{Accept, CallType};
+        let call = |kind| Call {
+            kind,
+            ..Call::default()
+        };
+        assert_eq!(
+            call_keys(&call(CallType::SUBSCRIBE)),
+            ["master/messages_register_framework"]
+        );
+        let resubscribe = Call {
+            framework_id: Some("f".into()),
+            ..call(CallType::SUBSCRIBE)
+        };
+        assert_eq!(
+            call_keys(&resubscribe),
+            ["master/messages_reregister_framework"]
+        );
+        let launch = |tasks: usize| OfferOperation {
+            kind: OperationType::LAUNCH,
+            launch: Some(Launch {
+                task_infos: vec![Default::default(); tasks],
+            }),
+            launch_group: None,
+        };
+        let accept = Call {
+            accept: Some(Accept {
+                operations: vec![launch(2), launch(0)],
+                ..Accept::default()
+            }),
+            ..call(CallType::ACCEPT)
+        };
+        assert_eq!(
+            call_keys(&accept),
+            [
+                "master/messages_launch_tasks",
+                "master/messages_decline_offers"
+            ]
+        );
+        assert_eq!(
+            call_keys(&call(CallType::REVIVE)),
+            ["master/messages_revive_offers"]
+        );
+        assert!(call_keys(&call(CallType::TEARDOWN)).is_empty());
     }
 }

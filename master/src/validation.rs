@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use mesos_proto::mesos::{ExecutorInfo, FrameworkCapabilityType, FrameworkInfo, TaskInfo};
+use mesos_proto::mesos::{
+    ExecutorInfo, ExecutorType, FrameworkCapabilityType, FrameworkInfo, TaskInfo,
+};
 use mesos_proto::{roles, AgentId, ExecutorId, OfferId, Resources, TaskId};
 
 /// The longest id accepted: ids become directory names on agents.
@@ -27,6 +29,9 @@ pub enum ValidationError {
         /// Why.
         reason: String,
     },
+    /// A LAUNCH_GROUP is invalid: one of its tasks, or its executor.
+    #[error("Task group is invalid: {0}")]
+    TaskGroup(String),
 }
 
 /// Checks an id as Mesos's `validateID` does, plus a length bound.
@@ -173,6 +178,17 @@ pub fn validate_task(
         (None, Some(command)) if command.value.as_deref().unwrap_or("").is_empty() => {
             return Err(fail("the command has no value".into()))
         }
+        (Some(executor), None) if executor.kind == Some(ExecutorType::DEFAULT) => {
+            return Err(fail(
+                "'ExecutorInfo.type' must be 'CUSTOM' for LAUNCH".into(),
+            ))
+        }
+        (Some(executor), None) if executor.command.is_none() => {
+            return Err(fail(format!(
+                "executor {} has no command",
+                executor.executor_id
+            )))
+        }
         (Some(executor), None) => {
             needed += &new_executor_resources(executor, context).map_err(fail)?
         }
@@ -191,6 +207,81 @@ pub fn validate_task(
     Ok(needed)
 }
 
+/// Checks a LAUNCH_GROUP as a whole, as Mesos does: one invalid task, or an invalid
+/// executor, refuses every task of the group. Each task is expected to carry the
+/// group's executor (the master sets it on those that do not). Returns the resources
+/// the group takes: its tasks', plus its executor's when the executor is new.
+pub fn validate_task_group(
+    executor: &ExecutorInfo,
+    tasks: &[TaskInfo],
+    context: &TaskContext<'_>,
+) -> Result<Resources, ValidationError> {
+    let fail = ValidationError::TaskGroup;
+    if tasks.is_empty() {
+        return Err(fail("it has no tasks".into()));
+    }
+    let mut group_ids = HashSet::new();
+    let mut needed = Resources::default();
+    for task in tasks {
+        validate_group_task(task, executor, context, &mut group_ids).map_err(|reason| {
+            let task_id: String = task.task_id.as_str().chars().take(MAX_ID_LENGTH).collect();
+            fail(format!("task {task_id}: {reason}"))
+        })?;
+        needed += &task.resources;
+    }
+    match (executor.kind, &executor.command) {
+        (None | Some(ExecutorType::UNKNOWN), _) => {
+            return Err(fail("the executor's type must be DEFAULT or CUSTOM".into()))
+        }
+        (Some(ExecutorType::DEFAULT), Some(_)) => {
+            return Err(fail("a DEFAULT executor must not have a command".into()))
+        }
+        (Some(ExecutorType::CUSTOM), None) => {
+            return Err(fail("a CUSTOM executor must have a command".into()))
+        }
+        _ => {}
+    }
+    needed += &new_executor_resources(executor, context).map_err(fail)?;
+    if !context.available.contains(&needed) {
+        let reason = format!(
+            "the group uses more resources ({needed}) than available ({})",
+            context.available
+        );
+        return Err(fail(reason));
+    }
+    Ok(needed)
+}
+
+/// One task of a group: its id is new (to the framework and within the group), it is
+/// on the offers' agent, uses resources, and its executor is the group's.
+fn validate_group_task(
+    task: &TaskInfo,
+    executor: &ExecutorInfo,
+    context: &TaskContext<'_>,
+    group_ids: &mut HashSet<TaskId>,
+) -> Result<(), String> {
+    validate_id("task id", task.task_id.as_str())?;
+    if context.task_ids.contains(&task.task_id) || !group_ids.insert(task.task_id.clone()) {
+        return Err("task id is already in use".into());
+    }
+    if &task.agent_id != context.agent_id {
+        return Err(format!(
+            "task uses agent {} but the offers are on {}",
+            task.agent_id, context.agent_id
+        ));
+    }
+    if task.executor.as_ref() != Some(executor) {
+        return Err(format!(
+            "its executor is not the group's executor {}",
+            executor.executor_id
+        ));
+    }
+    if task.resources.is_empty() {
+        return Err("task uses no resources".into());
+    }
+    Ok(())
+}
+
 /// The resources a task's executor adds: none when it already runs (then its
 /// description must be the same), all of its own when it is new.
 fn new_executor_resources(
@@ -198,9 +289,6 @@ fn new_executor_resources(
     context: &TaskContext<'_>,
 ) -> Result<Resources, String> {
     validate_id("executor id", executor.executor_id.as_str())?;
-    if executor.command.is_none() {
-        return Err(format!("executor {} has no command", executor.executor_id));
-    }
     match context.executors.get(&executor.executor_id) {
         Some(known) if known != executor => Err(format!(
             "executor {} is not the same as the running executor with this id",

@@ -7,10 +7,9 @@ mod support;
 use std::time::Duration;
 
 use libproc::testing::{future_message, Match};
-use libproc::{Clock, Pid, ProcessId};
+use libproc::{Clock, ProcessId};
 use mesos_proto::mesos::{
-    Filters, FrameworkCapability, FrameworkCapabilityType, Offer, StatusReason, TaskState,
-    TaskStatus,
+    Filters, FrameworkCapability, FrameworkCapabilityType, StatusReason, TaskState,
 };
 use mesos_proto::messages::*;
 use mesos_proto::scheduler::{
@@ -18,61 +17,6 @@ use mesos_proto::scheduler::{
 };
 use mesos_proto::TaskId;
 use support::*;
-
-/// A framework subscribed before an agent registers gets that agent's resources.
-async fn framework_with_offer(master: &Pid, resources: &str) -> (Scheduler, TestAgent, Offer) {
-    let scheduler = subscribe(master, framework_info("test")).await;
-    let offers = future_message::<ResourceOffersMessage>(master, scheduler.pid());
-    let agent = register_agent(master, resources).await;
-    let mut offers = within("offers", offers).await;
-    assert_eq!(offers.pids, [agent.pid().to_string()]);
-    (scheduler, agent, offers.offers.remove(0))
-}
-
-fn update(
-    agent: &TestAgent,
-    framework: &Scheduler,
-    task: &str,
-    state: TaskState,
-    uuid: u8,
-) -> StatusUpdateMessage {
-    let status = TaskStatus {
-        task_id: task.into(),
-        state,
-        agent_id: Some(agent.id.clone()),
-        uuid: Some(vec![uuid; 16]),
-        ..Default::default()
-    };
-    StatusUpdateMessage {
-        update: StatusUpdate {
-            framework_id: framework.id.clone(),
-            slave_id: Some(agent.id.clone()),
-            status,
-            timestamp: 1.0,
-            uuid: Some(vec![uuid; 16]),
-            ..Default::default()
-        },
-        pid: Some(agent.pid().to_string()),
-    }
-}
-
-async fn launch_one(
-    master: &Pid,
-    scheduler: &Scheduler,
-    agent: &TestAgent,
-    offer: &Offer,
-    id: &str,
-) -> RunTaskMessage {
-    let run = future_message::<RunTaskMessage>(master, agent.pid());
-    scheduler
-        .accept(
-            master,
-            offer,
-            vec![command_task(id, offer, "cpus:1;mem:128")],
-        )
-        .await;
-    within("the task at the agent", run).await
-}
 
 #[tokio::test]
 async fn a_framework_is_offered_an_agents_resources() {

@@ -7,11 +7,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use libproc::testing::future_message;
+use libproc::testing::{future_message, Filtered};
 use libproc::{Addr, Config, Context, Message, Pid, Process, ProcessId, Runtime, StartError};
 use mesos_master::flags::{Flags, RegistryBackend};
 use mesos_master::master::Master;
-use mesos_proto::mesos::{AgentInfo, FrameworkInfo, Offer, TaskInfo};
+use mesos_proto::mesos::{AgentInfo, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus};
 use mesos_proto::messages::*;
 use mesos_proto::scheduler::{Accept, Call, CallType, Subscribe};
 use mesos_proto::{AgentId, FrameworkId, Resources};
@@ -153,9 +153,19 @@ pub fn launch(tasks: Vec<TaskInfo>) -> mesos_proto::mesos::OfferOperation {
     }
 }
 
+/// A stand-in scheduler that has not subscribed yet, so that a test can install
+/// filters on its pid first.
+pub fn spawn_scheduler() -> Addr<Peer> {
+    libproc::spawn(Peer, ProcessId::generate("scheduler")).unwrap()
+}
+
 /// Subscribes a new framework and waits for its registration.
 pub async fn subscribe(master: &Pid, info: FrameworkInfo) -> Scheduler {
-    let addr = libproc::spawn(Peer, ProcessId::generate("scheduler")).unwrap();
+    subscribe_from(spawn_scheduler(), master, info).await
+}
+
+/// Subscribes a new framework from `addr` and waits for its registration.
+pub async fn subscribe_from(addr: Addr<Peer>, master: &Pid, info: FrameworkInfo) -> Scheduler {
     let registered = future_message::<FrameworkRegisteredMessage>(master, addr.pid());
     send(&addr, master, subscribe_call(info)).await;
     let registered = within("framework registration", registered).await;
@@ -208,6 +218,63 @@ pub async fn register_agent(master: &Pid, resources: &str) -> TestAgent {
     }
 }
 
+/// A framework subscribed before an agent registers gets that agent's resources.
+pub async fn framework_with_offer(master: &Pid, resources: &str) -> (Scheduler, TestAgent, Offer) {
+    let scheduler = subscribe(master, framework_info("test")).await;
+    let offers = future_message::<ResourceOffersMessage>(master, scheduler.pid());
+    let agent = register_agent(master, resources).await;
+    let mut offers = within("offers", offers).await;
+    assert_eq!(offers.pids, [agent.pid().to_string()]);
+    (scheduler, agent, offers.offers.remove(0))
+}
+
+/// A status update from `agent` for a task of `framework`, with `uuid` repeated.
+pub fn update(
+    agent: &TestAgent,
+    framework: &Scheduler,
+    task: &str,
+    state: TaskState,
+    uuid: u8,
+) -> StatusUpdateMessage {
+    let status = TaskStatus {
+        task_id: task.into(),
+        state,
+        agent_id: Some(agent.id.clone()),
+        uuid: Some(vec![uuid; 16]),
+        ..Default::default()
+    };
+    StatusUpdateMessage {
+        update: StatusUpdate {
+            framework_id: framework.id.clone(),
+            slave_id: Some(agent.id.clone()),
+            status,
+            timestamp: 1.0,
+            uuid: Some(vec![uuid; 16]),
+            ..Default::default()
+        },
+        pid: Some(agent.pid().to_string()),
+    }
+}
+
+/// Launches a command task of `cpus:1;mem:128` on `offer` and waits for it at the agent.
+pub async fn launch_one(
+    master: &Pid,
+    scheduler: &Scheduler,
+    agent: &TestAgent,
+    offer: &Offer,
+    id: &str,
+) -> RunTaskMessage {
+    let run = future_message::<RunTaskMessage>(master, agent.pid());
+    scheduler
+        .accept(
+            master,
+            offer,
+            vec![command_task(id, offer, "cpus:1;mem:128")],
+        )
+        .await;
+    within("the task at the agent", run).await
+}
+
 pub fn command_task(id: &str, offer: &Offer, resources: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
@@ -246,4 +313,19 @@ pub async fn get(master: &Pid, path: &str) -> (u16, serde_json::Value) {
         status,
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A value of `/metrics/snapshot`; 0 for a counter not incremented yet (it appears
+/// when first incremented).
+pub async fn metric(master: &Pid, key: &str) -> f64 {
+    let (_, metrics) = get(master, "/metrics/snapshot").await;
+    metrics[key].as_f64().unwrap_or(0.0)
+}
+
+/// Whether a filter has not seen its message yet. Call it after `Clock::settle`, so
+/// that whatever the message would have followed from has been handled: then it
+/// proves the message was not sent.
+pub fn still_pending<T>(future: &mut Filtered<T>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    future.as_mut().poll(&mut cx).is_pending()
 }

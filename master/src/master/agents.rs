@@ -438,6 +438,10 @@ impl Master {
                 tasks.keys().map(move |t| (framework_id.clone(), t.clone()))
             })
             .collect();
+        let frameworks: std::collections::HashSet<FrameworkId> = lost
+            .iter()
+            .map(|(framework_id, _)| framework_id.clone())
+            .collect();
         for (framework_id, task_id) in lost {
             let update = (
                 TaskState::TASK_LOST,
@@ -448,6 +452,29 @@ impl Master {
             if let Some(agent) = self.agents.get_mut(id) {
                 agent.remove_task(&framework_id, &task_id);
             }
+        }
+        for framework_id in frameworks {
+            self.remove_executors(id, &framework_id);
+        }
+    }
+
+    /// Forgets a framework's executors on an agent and returns their resources.
+    fn remove_executors(&mut self, agent_id: &AgentId, framework_id: &FrameworkId) {
+        let executors = self
+            .agents
+            .get_mut(agent_id)
+            .and_then(|agent| agent.executors.remove(framework_id))
+            .unwrap_or_default();
+        if let Some(framework) = self.frameworks.get_mut(framework_id) {
+            framework.executors.remove(agent_id);
+        }
+        for executor in executors.into_values() {
+            self.allocator.recover_resources(
+                framework_id.clone(),
+                agent_id.clone(),
+                executor.resources,
+                None,
+            );
         }
     }
 

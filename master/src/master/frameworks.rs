@@ -24,6 +24,9 @@ use crate::validation;
 enum Subscription {
     /// No id: a new framework.
     New,
+    /// No id, from the scheduler of a framework already registered: its driver
+    /// retried before hearing the answer. It is told its framework again.
+    Repeated(FrameworkId),
     /// An id the master does not know (it failed over, or the framework's tasks were
     /// only reported by agents): the framework is re-created with that id.
     Unknown,
@@ -57,6 +60,16 @@ impl Master {
         }
         match self.classify(&from, &info, subscribe.force.unwrap_or(false)) {
             Subscription::New => self.add_framework(from, info, &subscribe, false, ctx),
+            Subscription::Repeated(id) => {
+                tracing::info!(framework_id = %id, %from, "Framework already registered; answering again");
+                ctx.send(
+                    &from,
+                    FrameworkRegisteredMessage {
+                        framework_id: id,
+                        master_info: self.info.clone(),
+                    },
+                );
+            }
             Subscription::Unknown => self.add_framework(from, info, &subscribe, true, ctx),
             Subscription::Removed(id) => {
                 tracing::warn!(%from, framework_id = %id, "Refusing subscription of a removed framework");
@@ -83,7 +96,10 @@ impl Master {
 
     fn classify(&self, from: &Pid, info: &FrameworkInfo, force: bool) -> Subscription {
         let Some(id) = info.id.clone() else {
-            return Subscription::New;
+            return match self.framework_by_pid(from) {
+                Some(id) => Subscription::Repeated(id),
+                None => Subscription::New,
+            };
         };
         if self.completed_frameworks.iter().any(|f| f.id == id) {
             return Subscription::Removed(id);
@@ -91,13 +107,14 @@ impl Master {
         let Some(framework) = self.frameworks.get(&id) else {
             return Subscription::Unknown;
         };
-        match (
-            framework.pid.as_ref() == Some(from),
-            framework.is_connected(),
-            force,
-        ) {
+        // Another scheduler takes over only when it says so (`force`, which drivers
+        // set when they start with an id), as in Mesos; a framework known only from
+        // agents' reports has no scheduler to take over from.
+        let same_pid = framework.pid.as_ref() == Some(from);
+        let recovered = framework.state == FrameworkState::Recovered;
+        match (same_pid, framework.is_connected(), force || recovered) {
             (true, true, _) => Subscription::Again(id),
-            (false, true, false) => Subscription::Refused(id),
+            (false, _, false) => Subscription::Refused(id),
             _ => Subscription::Failover(id),
         }
     }
@@ -366,10 +383,18 @@ impl Master {
         if self.framework_by_pid(&from).as_ref() != Some(&id) {
             return tracing::warn!(%from, framework_id = %id, "Ignoring deactivation from a pid that is not the framework's");
         }
-        tracing::info!(framework_id = %id, "Framework deactivated");
-        if let Some(framework) = self.frameworks.get_mut(&id) {
-            framework.state = FrameworkState::Inactive;
+        // Only an active framework is deactivated, as in Mesos. A disconnected one
+        // stays so: the message can arrive after the link broke (it comes on another
+        // connection), and its failover timeout only removes a disconnected framework.
+        match self.frameworks.get_mut(&id) {
+            Some(framework) if framework.state == FrameworkState::Active => {
+                framework.state = FrameworkState::Inactive;
+            }
+            _ => {
+                return tracing::info!(framework_id = %id, "Ignoring deactivation of a framework that is not active")
+            }
         }
+        tracing::info!(framework_id = %id, "Framework deactivated");
         self.allocator.deactivate_framework(id.clone());
         self.rescind_framework_offers(&id, ctx);
     }

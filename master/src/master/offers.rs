@@ -294,7 +294,7 @@ impl Master {
         match (operation.kind, &operation.launch, &operation.launch_group) {
             (OperationType::LAUNCH, Some(tasks), _) => {
                 for task in &tasks.task_infos {
-                    drop(self.launch_task(launch, task, None, available, ctx));
+                    self.launch_task(launch, task, available, ctx);
                 }
             }
             (OperationType::LAUNCH_GROUP, _, Some(group)) => self.launch_group(
@@ -310,17 +310,14 @@ impl Master {
         }
     }
 
-    /// Validates and launches one task (alone, or as part of a group when
-    /// `group_executor` is set, then the caller sends the group); an invalid one gets
-    /// TASK_ERROR. Returns the task as launched.
+    /// Validates and launches one task; an invalid one gets TASK_ERROR.
     fn launch_task(
         &mut self,
         launch: &mut Launch,
         task: &TaskInfo,
-        group_executor: Option<&ExecutorInfo>,
         available: &mut Resources,
         ctx: &mut Context<Self>,
-    ) -> Option<TaskInfo> {
+    ) {
         let context = TaskContext {
             agent_id: &launch.agent_id,
             available,
@@ -330,9 +327,6 @@ impl Master {
         // Like Mesos, the task's resources are allocated to the offers' role before
         // they are compared with what the offers hold.
         let mut checked = task.clone();
-        if group_executor.is_some() {
-            checked.executor = group_executor.cloned();
-        }
         checked.resources.allocate(&launch.role);
         if let Some(executor) = checked.executor.as_mut() {
             executor.resources.allocate(&launch.role);
@@ -340,20 +334,14 @@ impl Master {
         let needed = match validation::validate_task(&checked, &context) {
             Ok(needed) => needed,
             Err(error) => {
-                let reason = if group_executor.is_some() {
-                    StatusReason::REASON_TASK_GROUP_INVALID
-                } else {
-                    StatusReason::REASON_TASK_INVALID
-                };
                 tracing::warn!(framework_id = %launch.framework_id, %error, "Refusing task");
                 let status = crate::master::tasks::status_for(
                     task,
                     TaskState::TASK_ERROR,
-                    reason,
+                    StatusReason::REASON_TASK_INVALID,
                     &error.to_string(),
                 );
-                self.send_master_update(&launch.framework_id, status, ctx);
-                return None;
+                return self.send_master_update(&launch.framework_id, status, ctx);
             }
         };
         *available -= &needed;
@@ -365,19 +353,18 @@ impl Master {
         launch.task_ids.insert(task.task_id.clone());
         self.record_task(launch, &checked, new_executor.clone());
         let launch_executor = new_executor.is_some() || checked.command.is_some();
-        if group_executor.is_none() {
-            let run = RunTaskMessage {
-                framework: launch.framework_info.clone(),
-                task: checked.clone(),
-                pid: launch.framework_pid.as_ref().map(Pid::to_string),
-                launch_executor: Some(launch_executor),
-            };
-            ctx.send(&launch.agent_pid, run);
-        }
-        Some(checked)
+        let run = RunTaskMessage {
+            framework: launch.framework_info.clone(),
+            task: checked,
+            pid: launch.framework_pid.as_ref().map(Pid::to_string),
+            launch_executor: Some(launch_executor),
+        };
+        ctx.send(&launch.agent_pid, run);
     }
 
-    /// LAUNCH_GROUP: the tasks run together on one executor; all are checked first.
+    /// LAUNCH_GROUP: the tasks run together on one executor. As in Mesos, each task
+    /// carries the group's executor, and the group is checked as a whole: one invalid
+    /// task gets every task of the group TASK_ERROR, and none is launched.
     fn launch_group(
         &mut self,
         launch: &mut Launch,
@@ -386,21 +373,54 @@ impl Master {
         available: &mut Resources,
         ctx: &mut Context<Self>,
     ) {
-        let new_executor = !launch.executors.contains_key(&executor.executor_id);
-        let launched: Vec<TaskInfo> = tasks
-            .iter()
-            .filter_map(|task| self.launch_task(launch, task, Some(executor), available, ctx))
-            .collect();
-        if launched.len() != tasks.len() || tasks.is_empty() {
-            return;
-        }
         let mut executor = executor.clone();
         executor.resources.allocate(&launch.role);
+        let checked: Vec<TaskInfo> = tasks
+            .iter()
+            .map(|task| {
+                let mut task = task.clone();
+                task.resources.allocate(&launch.role);
+                match task.executor.as_mut() {
+                    Some(own) => own.resources.allocate(&launch.role),
+                    None => task.executor = Some(executor.clone()),
+                }
+                task
+            })
+            .collect();
+        let context = TaskContext {
+            agent_id: &launch.agent_id,
+            available,
+            task_ids: &launch.task_ids,
+            executors: &launch.executors,
+        };
+        let needed = match validation::validate_task_group(&executor, &checked, &context) {
+            Ok(needed) => needed,
+            Err(error) => {
+                tracing::warn!(framework_id = %launch.framework_id, %error, "Refusing task group");
+                for task in tasks {
+                    let status = crate::master::tasks::status_for(
+                        task,
+                        TaskState::TASK_ERROR,
+                        StatusReason::REASON_TASK_GROUP_INVALID,
+                        &error.to_string(),
+                    );
+                    self.send_master_update(&launch.framework_id, status, ctx);
+                }
+                return;
+            }
+        };
+        *available -= &needed;
+        let launch_executor = !launch.executors.contains_key(&executor.executor_id);
+        let mut new_executor = launch_executor.then(|| executor.clone());
+        for task in &checked {
+            launch.task_ids.insert(task.task_id.clone());
+            self.record_task(launch, task, new_executor.take());
+        }
         let run = RunTaskGroupMessage {
             framework: launch.framework_info.clone(),
             executor,
-            task_group: mesos_proto::mesos::TaskGroupInfo { tasks: launched },
-            launch_executor: Some(new_executor),
+            task_group: mesos_proto::mesos::TaskGroupInfo { tasks: checked },
+            launch_executor: Some(launch_executor),
         };
         ctx.send(&launch.agent_pid, run);
     }

@@ -186,3 +186,114 @@ fn a_running_executor_must_be_reused_unchanged() {
     };
     assert!(validate_task(&with_executor, &conflicting).is_err());
 }
+
+#[test]
+fn a_task_group_is_checked_as_a_whole() {
+    let available = Resources::parse("cpus:4;mem:512", "*").unwrap();
+    let no_tasks = HashSet::new();
+    let none = HashMap::new();
+    let context = TaskContext {
+        agent_id: &AgentId::from("a1"),
+        available: &available,
+        task_ids: &no_tasks,
+        executors: &none,
+    };
+    let executor = ExecutorInfo {
+        kind: Some(ExecutorType::DEFAULT),
+        executor_id: "default".into(),
+        resources: Resources::parse("cpus:0.5;mem:32", "*").unwrap(),
+        ..Default::default()
+    };
+    // Group tasks have commands and carry the group's executor.
+    let member = |id: &str, cpus: &str| TaskInfo {
+        executor: Some(executor.clone()),
+        ..task(id, cpus)
+    };
+    let group = [member("g1", "cpus:1"), member("g2", "cpus:1")];
+    assert_eq!(
+        validate_task_group(&executor, &group, &context)
+            .unwrap()
+            .cpus(),
+        Some(2.5)
+    );
+    let refused = |executor: &ExecutorInfo, tasks: &[TaskInfo]| {
+        validate_task_group(executor, tasks, &context).unwrap_err()
+    };
+    assert!(refused(&executor, &[]).to_string().contains("no tasks"));
+    let bad_id = refused(
+        &executor,
+        &[member("g1", "cpus:1"), member("a/b", "cpus:1")],
+    );
+    assert!(bad_id.to_string().contains("task a/b"), "{bad_id}");
+    assert!(matches!(
+        refused(&executor, &[member("g1", "cpus:1"), member("g1", "cpus:1")]),
+        ValidationError::TaskGroup(reason) if reason.contains("already in use")
+    ));
+    let too_big = refused(&executor, &[member("g1", "cpus:2"), member("g2", "cpus:2")]);
+    assert!(too_big.to_string().contains("more resources"), "{too_big}");
+    let other_executor = TaskInfo {
+        executor: Some(ExecutorInfo {
+            executor_id: "other".into(),
+            ..executor.clone()
+        }),
+        ..task("g3", "cpus:1")
+    };
+    assert!(refused(&executor, &[other_executor])
+        .to_string()
+        .contains("not the group's executor"));
+
+    // A DEFAULT executor has no command; a CUSTOM one has one; the type is set.
+    let with_command = ExecutorInfo {
+        command: Some(CommandInfo {
+            value: Some("exec".into()),
+            ..Default::default()
+        }),
+        ..executor.clone()
+    };
+    let custom = ExecutorInfo {
+        kind: Some(ExecutorType::CUSTOM),
+        ..with_command.clone()
+    };
+    let custom_without_command = ExecutorInfo {
+        command: None,
+        ..custom.clone()
+    };
+    let untyped = ExecutorInfo {
+        kind: None,
+        ..custom.clone()
+    };
+    let on = |executor: &ExecutorInfo| {
+        [TaskInfo {
+            executor: Some(executor.clone()),
+            ..task("g1", "cpus:1")
+        }]
+    };
+    assert!(validate_task_group(&custom, &on(&custom), &context).is_ok());
+    for bad in [with_command, custom_without_command, untyped] {
+        assert!(
+            validate_task_group(&bad, &on(&bad), &context).is_err(),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn launch_refuses_the_default_executor() {
+    let available = Resources::parse("cpus:4;mem:512", "*").unwrap();
+    let mut task = task("t", "cpus:1");
+    task.command = None;
+    task.executor = Some(ExecutorInfo {
+        kind: Some(mesos_proto::mesos::ExecutorType::DEFAULT),
+        executor_id: "e".into(),
+        ..Default::default()
+    });
+    let (no_tasks, no_executors) = (HashSet::new(), HashMap::new());
+    let context = TaskContext {
+        agent_id: &AgentId::from("a1"),
+        available: &available,
+        task_ids: &no_tasks,
+        executors: &no_executors,
+    };
+    let error = validate_task(&task, &context).unwrap_err().to_string();
+    assert!(error.contains("must be 'CUSTOM'"), "{error}");
+}
