@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// The version the master reports in `MasterInfo` and `/version`: digits and dots only,
 /// because drivers and agents parse it.
-pub const MESOS_VERSION: &str = "1.11.0";
+pub const MESOS_VERSION: &str = mesos_proto::MESOS_VERSION;
 
 /// The port the master listens on (`--port`).
 pub const DEFAULT_PORT: u16 = 5050;

@@ -12,6 +12,7 @@
 //! - [`ids`]: `FrameworkId`, `AgentId`, `TaskId`, `OfferId`, `ExecutorId`,
 //!   `ContainerId`.
 //! - [`mesos`]: the public `mesos.proto` types: frameworks, agents, tasks, offers.
+//! - [`duration`]: Mesos's duration syntax (`15secs`), parsed and written.
 //! - [`json`]: Mesos's JSON form of any of them.
 //! - [`messages`]: the internal messages of `messages.proto`, with their wire names.
 //! - [`scheduler`]: `mesos.scheduler.Call`, the scheduler's calls to the master.
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod duration;
 mod encoding;
 pub mod ids;
 pub mod json;
@@ -46,3 +48,7 @@ pub mod values;
 pub use ids::{AgentId, ContainerId, ExecutorId, FrameworkId, OfferId, TaskId};
 pub use resources::{Resource, Resources, ResourcesError};
 pub use values::{Range, Ranges, Scalar, Set, Value, ValueType};
+
+/// The Mesos version this implementation speaks and reports (`/version`, MasterInfo,
+/// registration messages): digits and dots only, because clients parse it as numbers.
+pub const MESOS_VERSION: &str = "1.11.0";
