@@ -1,3 +1,17 @@
 //! The Mesos agent: the `Agent` actor, resource detection, the containerizer, the status update manager and recovery.
 //!
-//! The crate is laid out in `ARCHITECTURE.md`; its behaviour is built by the issue that owns it.
+//! Built so far: registration with the master and staying registered (`agent`), what
+//! the agent offers (`resources`, `attributes`), flags, and starting it (`start`).
+
+pub mod agent;
+pub mod attributes;
+pub mod flags;
+pub mod launcher;
+pub mod paths;
+pub mod resources;
+mod start;
+pub mod state;
+pub mod status_update_manager;
+
+pub use agent::Agent;
+pub use start::{master_pid, start, StartError, AGENT_ID};

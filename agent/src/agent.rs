@@ -1,0 +1,301 @@
+//! The `Agent` actor (Mesos's `slave(1)`): registers with the master and stays
+//! registered. This part covers registration and the master connection:
+//!
+//! - to the master: `RegisterSlaveMessage` (no id yet) or `ReregisterSlaveMessage`,
+//!   retried after a random wait up to `--registration_backoff_factor`, doubling to a
+//!   minute, until the master answers;
+//! - from the master: `SlaveRegisteredMessage`, `SlaveReregisteredMessage`,
+//!   `PingSlaveMessage` (answered with `PongSlaveMessage`), `ShutdownMessage`;
+//! - the master is lost when its connection breaks (`exited`) or its pings stop for
+//!   the total ping timeout it announced; then the agent registers again.
+//!
+//! Tasks, executors, containers and recovery come with the rest of the agent.
+
+use std::time::{Duration, SystemTime};
+
+use libproc::http::{Reply, Request, Response};
+use libproc::{Context, Pid, Process, RemoteConnection, Timer};
+use mesos_proto::mesos::{AgentCapability, AgentCapabilityType, AgentInfo};
+use mesos_proto::messages::{
+    PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
+    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+};
+use serde_json::json;
+
+use crate::flags::Flags;
+
+/// The longest wait between registration attempts.
+const MAX_REGISTRATION_BACKOFF: Duration = Duration::from_secs(60);
+/// How long the master may go without pinging before it counts as lost, until it
+/// says otherwise at registration (Mesos's 15 s × 5).
+const DEFAULT_MASTER_PING_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Where the agent stands with its master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// No master connection: waiting to register.
+    Disconnected,
+    /// Registration sent, no answer yet.
+    Registering,
+    /// Registered, and the master pings.
+    Running,
+}
+
+/// The agent.
+#[derive(Debug)]
+pub struct Agent {
+    flags: Flags,
+    info: AgentInfo,
+    master: Pid,
+    state: State,
+    backoff: Duration,
+    master_ping_timeout: Duration,
+    ping_timer: Option<Timer>,
+    start_time: SystemTime,
+}
+
+impl Agent {
+    /// An agent that will register `info` with `master`.
+    pub fn new(flags: Flags, info: AgentInfo, master: Pid) -> Self {
+        Agent {
+            backoff: flags.registration_backoff_factor,
+            flags,
+            info,
+            master,
+            state: State::Disconnected,
+            master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
+            ping_timer: None,
+            start_time: SystemTime::now(),
+        }
+    }
+
+    /// Starts registering with the master, over a fresh connection.
+    fn detected(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(master = %self.master, "Registering with the master");
+        ctx.link_with(&self.master, RemoteConnection::Reconnect);
+        self.state = State::Registering;
+        self.register(ctx);
+    }
+
+    /// The next wait before trying the master again: random up to the backoff, which
+    /// doubles up to a minute and starts again once registered.
+    fn next_wait(&mut self) -> Duration {
+        let wait = self.backoff.mul_f64(fastrand::f64());
+        self.backoff = (self.backoff * 2).min(MAX_REGISTRATION_BACKOFF);
+        wait
+    }
+
+    /// Sends the registration, and schedules the next attempt.
+    fn register(&mut self, ctx: &mut Context<Self>) {
+        if self.state != State::Registering {
+            return;
+        }
+        let capabilities = all_capabilities();
+        match self.info.id {
+            None => ctx.send(
+                &self.master,
+                RegisterSlaveMessage {
+                    slave: self.info.clone(),
+                    version: mesos_proto::MESOS_VERSION.to_owned(),
+                    agent_capabilities: capabilities,
+                    ..Default::default()
+                },
+            ),
+            Some(_) => ctx.send(
+                &self.master,
+                ReregisterSlaveMessage {
+                    slave: self.info.clone(),
+                    version: mesos_proto::MESOS_VERSION.to_owned(),
+                    agent_capabilities: capabilities,
+                    ..Default::default()
+                },
+            ),
+        }
+        let wait = self.next_wait();
+        ctx.delay(wait, Agent::register);
+    }
+
+    fn is_master(&self, from: &Pid) -> bool {
+        if from.addr == self.master.addr {
+            return true;
+        }
+        tracing::warn!(%from, master = %self.master, "Ignoring a message that is not from the master");
+        false
+    }
+
+    /// SlaveRegisteredMessage: the master admitted the agent and gave it its id.
+    fn registered(&mut self, from: Pid, message: SlaveRegisteredMessage, ctx: &mut Context<Self>) {
+        if !self.is_master(&from) {
+            return;
+        }
+        if let Some(id) = &self.info.id {
+            if id != &message.slave_id {
+                return tracing::error!(ours = %id, theirs = %message.slave_id, "The master gave another agent id; ignoring it");
+            }
+        }
+        tracing::info!(agent_id = %message.slave_id, "Registered with the master");
+        self.info.id = Some(message.slave_id);
+        self.connected(
+            message
+                .connection
+                .and_then(|c| c.total_ping_timeout_seconds),
+            ctx,
+        );
+    }
+
+    /// SlaveReregisteredMessage: the master re-admitted the agent.
+    fn reregistered(
+        &mut self,
+        from: Pid,
+        message: SlaveReregisteredMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.is_master(&from) {
+            return;
+        }
+        tracing::info!(agent_id = %message.slave_id, "Re-registered with the master");
+        self.connected(
+            message
+                .connection
+                .and_then(|c| c.total_ping_timeout_seconds),
+            ctx,
+        );
+    }
+
+    fn connected(&mut self, total_ping_timeout: Option<f64>, ctx: &mut Context<Self>) {
+        self.state = State::Running;
+        self.backoff = self.flags.registration_backoff_factor;
+        if let Some(seconds) = total_ping_timeout.filter(|s| s.is_finite() && *s > 0.0) {
+            self.master_ping_timeout = Duration::from_secs_f64(seconds.min(1e9));
+        }
+        self.arm_ping_timer(ctx);
+    }
+
+    fn arm_ping_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.ping_timer.take() {
+            timer.cancel();
+        }
+        self.ping_timer = Some(ctx.delay(self.master_ping_timeout, Agent::ping_timeout));
+    }
+
+    /// PingSlaveMessage, from the master's health checker: answered at once. A master
+    /// that no longer counts the agent as connected gets a re-registration.
+    fn ping(&mut self, from: Pid, message: PingSlaveMessage, ctx: &mut Context<Self>) {
+        if !self.is_master(&from) {
+            return;
+        }
+        ctx.send(&from, PongSlaveMessage {});
+        if self.state == State::Running {
+            self.arm_ping_timer(ctx);
+            if !message.connected {
+                tracing::info!("The master counts this agent as disconnected; registering again");
+                self.detected(ctx);
+            }
+        }
+    }
+
+    fn ping_timeout(&mut self, ctx: &mut Context<Self>) {
+        if self.state == State::Running {
+            tracing::warn!(timeout = ?self.master_ping_timeout, "No ping from the master; registering again");
+            self.lost_master(ctx);
+        }
+    }
+
+    /// The master is gone for now: after a backoff, the agent tries it again (the
+    /// wait keeps a master that refuses connections from being hammered).
+    fn lost_master(&mut self, ctx: &mut Context<Self>) {
+        if self.state == State::Disconnected {
+            return;
+        }
+        self.state = State::Disconnected;
+        if let Some(timer) = self.ping_timer.take() {
+            timer.cancel();
+        }
+        let wait = self.next_wait();
+        ctx.delay(wait, Agent::detected);
+    }
+
+    /// ShutdownMessage: the master refuses or removed this agent; it stops.
+    fn shutdown(&mut self, from: Pid, message: ShutdownMessage, ctx: &mut Context<Self>) {
+        if !self.is_master(&from) {
+            return;
+        }
+        tracing::warn!(
+            reason = message.message.as_deref().unwrap_or(""),
+            "The master asked this agent to shut down"
+        );
+        ctx.terminate();
+    }
+
+    /// `/state`: the agent as Mesos's `/slave(1)/state` shows it.
+    fn state_endpoint(&mut self, _request: Request, ctx: &mut Context<Self>) -> Reply {
+        let secs = |time: SystemTime| {
+            time.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        };
+        let attributes: serde_json::Map<String, serde_json::Value> = self
+            .info
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.value.to_json()))
+            .collect();
+        Response::json(&json!({
+            "version": mesos_proto::MESOS_VERSION,
+            "start_time": secs(self.start_time),
+            "id": self.info.id.as_ref().map(|id| id.as_str()),
+            "pid": ctx.pid().to_string(),
+            "hostname": self.info.hostname,
+            "resources": self.info.resources.to_flat_json(),
+            "attributes": attributes,
+            "master_hostname": self.master.addr.ip().to_string(),
+            "flags": self.flags.to_json()["flags"],
+            "frameworks": [],
+            "completed_frameworks": [],
+        }))
+        .into()
+    }
+
+    /// The agent's state with its master, for tests and endpoints.
+    pub fn state(&self) -> State {
+        self.state
+    }
+}
+
+/// What this agent can handle: every capability Mesos's agents advertise.
+fn all_capabilities() -> Vec<AgentCapability> {
+    [
+        AgentCapabilityType::MULTI_ROLE,
+        AgentCapabilityType::HIERARCHICAL_ROLE,
+        AgentCapabilityType::RESERVATION_REFINEMENT,
+    ]
+    .into_iter()
+    .map(|kind| AgentCapability { kind })
+    .collect()
+}
+
+impl Process for Agent {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        // From the master.
+        ctx.install(Agent::registered);
+        ctx.install(Agent::reregistered);
+        ctx.install(Agent::ping);
+        ctx.install(Agent::shutdown);
+
+        ctx.route("/state", Agent::state_endpoint);
+        ctx.route("/state.json", Agent::state_endpoint);
+        ctx.route("/flags", |agent: &mut Agent, _, _| {
+            Response::json(&agent.flags.to_json()).into()
+        });
+        ctx.route("/health", |_: &mut Agent, _, _| {
+            Response::new(http::StatusCode::OK, "text/plain", "").into()
+        });
+        self.detected(ctx);
+    }
+
+    fn exited(&mut self, pid: &Pid, ctx: &mut Context<Self>) {
+        if pid.addr == self.master.addr {
+            tracing::warn!(master = %pid, "Lost the connection to the master");
+            self.lost_master(ctx);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The agent's flags, spelled as Mesos spells them, each also read from
+//! `MESOS_<NAME>`. Durations use Mesos's syntax (`15secs`).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Serialize;
+
+fn duration(text: &str) -> Result<Duration, String> {
+    mesos_proto::duration::parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn serialize_duration<S: serde::Serializer>(
+    value: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&mesos_proto::duration::format_duration(*value))
+}
+
+/// How a restarted agent treats the executors it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recover {
+    /// Reconnect to live executors.
+    Reconnect,
+    /// Shut every executor down, then exit.
+    Cleanup,
+}
+
+/// The agent's configuration.
+#[derive(Debug, Clone, Parser, Serialize)]
+#[command(name = "mesos-agent", version = mesos_proto::MESOS_VERSION, about = "The Mesos agent", rename_all = "snake_case")]
+pub struct Flags {
+    /// The master: `host:port`, `master@host:port` (`zk://` comes with high availability).
+    #[arg(long, env = "MESOS_MASTER")]
+    pub master: String,
+    /// Where the agent keeps sandboxes and checkpoints.
+    #[arg(long, env = "MESOS_WORK_DIR")]
+    pub work_dir: PathBuf,
+    /// The IP to listen on.
+    #[arg(long, env = "MESOS_IP")]
+    pub ip: Option<IpAddr>,
+    /// The port to listen on.
+    #[arg(long, env = "MESOS_PORT", default_value_t = 5051)]
+    pub port: u16,
+    /// The IP to advertise, when it differs.
+    #[arg(long, env = "MESOS_ADVERTISE_IP")]
+    pub advertise_ip: Option<IpAddr>,
+    /// The port to advertise, when it differs.
+    #[arg(long, env = "MESOS_ADVERTISE_PORT")]
+    pub advertise_port: Option<u16>,
+    /// The host name to report; the IP when unset.
+    #[arg(long, env = "MESOS_HOSTNAME")]
+    pub hostname: Option<String>,
+    /// The resources to offer (`cpus:4;mem:4096;ports:[31000-32000]` or JSON); what
+    /// is not named is measured.
+    #[arg(long, env = "MESOS_RESOURCES")]
+    pub resources: Option<String>,
+    /// Attributes (`rack:r1;zone:west`).
+    #[arg(long, env = "MESOS_ATTRIBUTES")]
+    pub attributes: Option<String>,
+    /// The role of resources that name none.
+    #[arg(long, env = "MESOS_DEFAULT_ROLE", default_value = "*")]
+    pub default_role: String,
+    /// The first registration retry waits a random time up to this, doubling up to a minute.
+    #[arg(long, env = "MESOS_REGISTRATION_BACKOFF_FACTOR", default_value = "1secs", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub registration_backoff_factor: Duration,
+    /// How long an executor has to register.
+    #[arg(long, env = "MESOS_EXECUTOR_REGISTRATION_TIMEOUT", default_value = "1mins", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub executor_registration_timeout: Duration,
+    /// How long an executor has to shut down before it is killed.
+    #[arg(long, env = "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", default_value = "5secs", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub executor_shutdown_grace_period: Duration,
+    /// What a restarted agent does with the executors it finds.
+    #[arg(long, env = "MESOS_RECOVER", value_enum, default_value = "reconnect")]
+    pub recover: Recover,
+    /// Whether any recovery error is fatal.
+    #[arg(long, env = "MESOS_STRICT", default_value_t = true, action = clap::ArgAction::Set)]
+    pub strict: bool,
+    /// Log nothing to stderr.
+    #[arg(long, env = "MESOS_QUIET", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub quiet: bool,
+}
+
+impl Flags {
+    /// `/flags`: every flag as a string, `{"flags": {...}}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut flags = serde_json::Map::new();
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) {
+            for (name, value) in fields {
+                let text = match value {
+                    serde_json::Value::Null => continue,
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                flags.insert(name, serde_json::Value::from(text));
+            }
+        }
+        serde_json::json!({ "flags": flags })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mesos_spellings_and_durations_parse() {
+        let flags = Flags::try_parse_from([
+            "mesos-agent",
+            "--master=127.0.0.1:5050",
+            "--work_dir=/tmp/agent",
+            "--registration_backoff_factor=500ms",
+            "--strict=false",
+        ])
+        .unwrap();
+        assert_eq!(
+            flags.registration_backoff_factor,
+            Duration::from_millis(500)
+        );
+        assert_eq!(flags.port, 5051);
+        assert!(!flags.strict);
+        assert_eq!(
+            flags.to_json()["flags"]["registration_backoff_factor"],
+            "500ms"
+        );
+        assert_eq!(flags.to_json()["flags"]["recover"], "reconnect");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for bad in [
+            "--registration_backoff_factor=15",
+            "--port=70000",
+            "--recover=maybe",
+        ] {
+            let args = ["mesos-agent", "--master=m:1", "--work_dir=/w", bad];
+            assert!(Flags::try_parse_from(args).is_err(), "{bad}");
+        }
+        assert!(
+            Flags::try_parse_from(["mesos-agent", "--work_dir=/w"]).is_err(),
+            "--master is required"
+        );
+    }
+}
