@@ -52,15 +52,6 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         "Agent {} started; state at http://{address}/slave(1)/state",
         agent.pid()
     );
-    libproc::Runtime::block_on(async {
-        tokio::select! {
-            _ = libproc::wait(agent.pid()) => Ok(()),
-            signal = tokio::signal::ctrl_c() => {
-                signal.context("wait for Ctrl-C")?;
-                libproc::terminate(agent.pid());
-                libproc::wait(agent.pid()).await;
-                Ok(())
-            }
-        }
-    })
+    libproc::run_until_interrupted(agent.pid()).context("wait for the agent")?;
+    Ok(())
 }

@@ -101,6 +101,35 @@ pub fn post<M: Message>(to: &Pid, message: M) -> Result<(), StartError> {
     Ok(())
 }
 
+/// How a daemon's main process ended, as `run_until_interrupted` saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The process terminated by itself.
+    ByItself,
+    /// Ctrl-C or SIGTERM arrived; the process was terminated and has finished.
+    Interrupted,
+}
+
+/// Blocks until the process terminates, or until Ctrl-C or SIGTERM, which terminate it
+/// first and wait for it to finish. This is a daemon's `main` loop.
+pub fn run_until_interrupted(pid: &Pid) -> std::io::Result<Stopped> {
+    Runtime::block_on(async {
+        let mut sigterm =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = wait(pid) => Ok(Stopped::ByItself),
+            signal = tokio::signal::ctrl_c() => signal.map(|()| Stopped::Interrupted),
+            _ = sigterm.recv() => Ok(Stopped::Interrupted),
+        }
+    })
+    .inspect(|stopped| {
+        if *stopped == Stopped::Interrupted {
+            terminate(pid);
+            Runtime::block_on(wait(pid));
+        }
+    })
+}
+
 /// Runs `f` inside the process behind `addr` after `duration`, as `Context::delay`.
 pub fn delay<P, F>(duration: Duration, addr: &Addr<P>, f: F) -> Timer
 where

@@ -44,17 +44,10 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         "Master {} started; state at http://{address}/master/state",
         master.pid()
     );
-    libproc::Runtime::block_on(async {
-        tokio::select! {
-            _ = libproc::wait(master.pid()) => anyhow::bail!("the master stopped (see the log for why)"),
-            signal = tokio::signal::ctrl_c() => {
-                signal.context("wait for Ctrl-C")?;
-                libproc::terminate(master.pid());
-                libproc::wait(master.pid()).await;
-                Ok(())
-            }
-        }
-    })
+    match libproc::run_until_interrupted(master.pid()).context("wait for the master")? {
+        libproc::Stopped::ByItself => anyhow::bail!("the master stopped (see the log for why)"),
+        libproc::Stopped::Interrupted => Ok(()),
+    }
 }
 
 fn init_logging(flags: &Flags) {

@@ -72,6 +72,38 @@ fn the_master_starts_and_serves_its_endpoints() {
 }
 
 #[test]
+fn sigterm_stops_the_master_cleanly() {
+    let port = free_port();
+    let child = Command::new(MASTER)
+        .args([
+            "--ip=127.0.0.1",
+            &format!("--port={port}"),
+            "--registry=in_memory",
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start mesos-master");
+    let mut running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(port, "/master/health").map(|(status, _)| status) != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "mesos-master did not start serving"
+        );
+        std::thread::yield_now();
+    }
+    let pid = running.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let status = running.0.wait().expect("wait for mesos-master");
+    assert_eq!(status.code(), Some(0), "a clean stop on SIGTERM");
+}
+
+#[test]
 fn a_bad_flag_exits_with_status_one_and_says_which() {
     let output = Command::new(MASTER)
         .args(["--agent_ping_timeout=fast", "--registry=in_memory"])
