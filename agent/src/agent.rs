@@ -23,6 +23,9 @@ use mesos_proto::messages::{
 use serde_json::json;
 
 use crate::flags::Flags;
+use crate::status_update_manager::StatusUpdateManager;
+
+mod tasks;
 
 /// The longest wait between registration attempts.
 const MAX_REGISTRATION_BACKOFF: Duration = Duration::from_secs(60);
@@ -52,6 +55,8 @@ pub struct Agent {
     master_ping_timeout: Duration,
     ping_timer: Option<Timer>,
     start_time: SystemTime,
+    executors: std::collections::HashMap<tasks::ExecutorKey, tasks::Executor>,
+    manager: Option<libproc::Addr<StatusUpdateManager>>,
 }
 
 impl Agent {
@@ -66,6 +71,8 @@ impl Agent {
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
             start_time: SystemTime::now(),
+            executors: std::collections::HashMap::new(),
+            manager: None,
         }
     }
 
@@ -164,6 +171,11 @@ impl Agent {
 
     fn connected(&mut self, total_ping_timeout: Option<f64>, ctx: &mut Context<Self>) {
         self.state = State::Running;
+        if let Some(manager) = &self.manager {
+            drop(libproc::dispatch(manager, |manager, ctx| {
+                manager.resume(ctx)
+            }));
+        }
         self.backoff = self.flags.registration_backoff_factor;
         if let Some(seconds) = total_ping_timeout.filter(|s| s.is_finite() && *s > 0.0) {
             self.master_ping_timeout = Duration::from_secs_f64(seconds.min(1e9));
@@ -210,6 +222,9 @@ impl Agent {
         self.state = State::Disconnected;
         if let Some(timer) = self.ping_timer.take() {
             timer.cancel();
+        }
+        if let Some(manager) = &self.manager {
+            drop(libproc::dispatch(manager, |manager, _| manager.pause()));
         }
         let wait = self.next_wait();
         ctx.delay(wait, Agent::detected);
@@ -280,6 +295,13 @@ impl Process for Agent {
         ctx.install(Agent::reregistered);
         ctx.install(Agent::ping);
         ctx.install(Agent::shutdown);
+        ctx.install(Agent::run_task);
+        ctx.install(Agent::kill_task);
+        ctx.install(Agent::acknowledgement);
+        // From executors.
+        ctx.install(Agent::register_executor);
+        ctx.install(Agent::executor_status_update);
+        self.manager = tasks::start_manager(ctx.addr());
 
         ctx.route("/state", Agent::state_endpoint);
         ctx.route("/state.json", Agent::state_endpoint);

@@ -82,12 +82,25 @@ pub struct Flags {
     /// Whether any recovery error is fatal.
     #[arg(long, env = "MESOS_STRICT", default_value_t = true, action = clap::ArgAction::Set)]
     pub strict: bool,
+    /// Where `mesos-executor` is; the directory of this binary when unset.
+    #[arg(long, env = "MESOS_LAUNCHER_DIR")]
+    pub launcher_dir: Option<PathBuf>,
     /// Log nothing to stderr.
     #[arg(long, env = "MESOS_QUIET", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub quiet: bool,
 }
 
 impl Flags {
+    /// The directory holding `mesos-executor`.
+    pub fn launcher_dir(&self) -> PathBuf {
+        self.launcher_dir.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(PathBuf::from))
+                .unwrap_or_default()
+        })
+    }
+
     /// `/flags`: every flag as a string, `{"flags": {...}}`.
     pub fn to_json(&self) -> serde_json::Value {
         let mut flags = serde_json::Map::new();

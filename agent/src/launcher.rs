@@ -107,12 +107,7 @@ impl Launched {
 
     /// Sends `signal` to every process of the session's process group.
     pub fn signal(&self, signal: Signal) -> nix::Result<()> {
-        let group = OsPid::from_raw(i32::try_from(self.pid).unwrap_or(i32::MAX));
-        match killpg(group, signal) {
-            // Nothing left to signal.
-            Err(nix::errno::Errno::ESRCH) => Ok(()),
-            other => other,
-        }
+        signal_group(self.pid, signal)
     }
 
     /// Waits until the launched process exits.
@@ -124,6 +119,20 @@ impl Launched {
     pub async fn destroy(&mut self) -> io::Result<ExitStatus> {
         self.signal(Signal::SIGKILL).map_err(io::Error::from)?;
         self.child.wait().await
+    }
+}
+
+/// Kills every process of the process group `pid` leads.
+pub fn kill_group(pid: u32) -> nix::Result<()> {
+    signal_group(pid, Signal::SIGKILL)
+}
+
+/// Sends `signal` to the process group `pid` leads; a group already gone is fine.
+fn signal_group(pid: u32, signal: Signal) -> nix::Result<()> {
+    let group = OsPid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+    match killpg(group, signal) {
+        Err(nix::errno::Errno::ESRCH) => Ok(()),
+        other => other,
     }
 }
 

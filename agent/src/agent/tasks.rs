@@ -1,0 +1,521 @@
+//! Tasks and executors: `RunTaskMessage` and `KillTaskMessage` from the master;
+//! `RegisterExecutorMessage` and `StatusUpdateMessage` from executors;
+//! `StatusUpdateAcknowledgementMessage` from the master. A command task gets a
+//! command executor (`mesos-executor`, executor id = task id); an executor is launched
+//! in its sandbox, queued tasks go to it once it registers, and its status updates go
+//! through the status update manager, which retries them to the master until they are
+//! acknowledged. When an executor ends, its unfinished tasks fail.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+use libproc::{Addr, Context, Pid};
+use mesos_proto::mesos::{
+    CommandInfo, ExecutorInfo, ExecutorType, FrameworkInfo, StatusReason, StatusSource, TaskInfo,
+    TaskState, TaskStatus,
+};
+use mesos_proto::messages::{
+    ExecutorRegisteredMessage, ExitedExecutorMessage, KillTaskMessage, RegisterExecutorMessage,
+    RunTaskMessage, StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+};
+use mesos_proto::{ExecutorId, FrameworkId, TaskId};
+
+use super::Agent;
+use crate::launcher::{self, LaunchSpec};
+use crate::paths;
+use crate::status_update_manager::StatusUpdateManager;
+
+/// An executor and the tasks it was given.
+#[derive(Debug)]
+pub(crate) struct Executor {
+    info: ExecutorInfo,
+    framework: FrameworkInfo,
+    framework_pid: Option<String>,
+    /// The executor's OS pid, also its process group.
+    os_pid: u32,
+    /// Its libproc pid, once it registered.
+    pid: Option<Pid>,
+    /// Tasks waiting for it to register.
+    queued: Vec<TaskInfo>,
+    /// Tasks sent to it, with their latest state.
+    launched: BTreeMap<TaskId, TaskState>,
+}
+
+pub(crate) type ExecutorKey = (FrameworkId, ExecutorId);
+
+impl Agent {
+    /// RunTaskMessage, from the master: the task goes to its executor, launched first
+    /// when it does not run yet.
+    pub(super) fn run_task(&mut self, from: Pid, message: RunTaskMessage, ctx: &mut Context<Self>) {
+        if !self.is_master(&from) {
+            return;
+        }
+        let Some(framework_id) = message.framework.id.clone() else {
+            return tracing::warn!("Ignoring a task whose framework has no id");
+        };
+        let task = message.task;
+        let executor = task
+            .executor
+            .clone()
+            .unwrap_or_else(|| self.command_executor(&task, &framework_id));
+        let key = (framework_id.clone(), executor.executor_id.clone());
+        tracing::info!(framework_id = %framework_id, task_id = %task.task_id, executor_id = %key.1, "Running task");
+        if !self.executors.contains_key(&key) {
+            if let Err(reason) =
+                self.launch_executor(&key, executor, &message.framework, message.pid.clone(), ctx)
+            {
+                tracing::warn!(task_id = %task.task_id, %reason, "Executor launch failed");
+                let status = self.agent_status(
+                    &task.task_id,
+                    Some(&key.1),
+                    TaskState::TASK_FAILED,
+                    StatusReason::REASON_CONTAINER_LAUNCH_FAILED,
+                    &reason,
+                );
+                return self.send_update(&framework_id, status, ctx);
+            }
+        }
+        let Some(executor) = self.executors.get_mut(&key) else {
+            return;
+        };
+        match executor.pid.clone() {
+            Some(pid) => {
+                executor
+                    .launched
+                    .insert(task.task_id.clone(), TaskState::TASK_STAGING);
+                let run = RunTaskMessage {
+                    framework: executor.framework.clone(),
+                    task,
+                    pid: executor.framework_pid.clone(),
+                    launch_executor: Some(false),
+                };
+                ctx.send(&pid, run);
+            }
+            None => executor.queued.push(task),
+        }
+    }
+
+    /// The command executor Mesos synthesizes for a command task: `mesos-executor`
+    /// from `--launcher_dir`, with the task's id and resources.
+    fn command_executor(&self, task: &TaskInfo, framework_id: &FrameworkId) -> ExecutorInfo {
+        let program = self.flags.launcher_dir().join("mesos-executor");
+        let command = task
+            .command
+            .as_ref()
+            .and_then(|c| c.value.clone())
+            .unwrap_or_default();
+        let excerpt: String = command.chars().take(12).collect();
+        ExecutorInfo {
+            kind: Some(ExecutorType::CUSTOM),
+            executor_id: ExecutorId::new(task.task_id.as_str()),
+            framework_id: Some(framework_id.clone()),
+            command: Some(CommandInfo {
+                value: Some(program.display().to_string()),
+                shell: Some(false),
+                environment: task.command.as_ref().and_then(|c| c.environment.clone()),
+                ..Default::default()
+            }),
+            resources: task.resources.clone(),
+            name: Some(format!(
+                "Command Executor (Task: {}) (Command: sh -c '{excerpt}...')",
+                task.task_id
+            )),
+            ..Default::default()
+        }
+    }
+
+    /// Starts an executor in a fresh sandbox, with Mesos's environment, and watches
+    /// for its end.
+    fn launch_executor(
+        &mut self,
+        key: &ExecutorKey,
+        info: ExecutorInfo,
+        framework: &FrameworkInfo,
+        framework_pid: Option<String>,
+        ctx: &mut Context<Self>,
+    ) -> Result<(), String> {
+        let agent_id = self.info.id.clone().ok_or("the agent is not registered")?;
+        let container_id = uuid::Uuid::new_v4().to_string();
+        let sandbox = paths::sandbox(
+            &self.flags.work_dir,
+            &agent_id,
+            &key.0,
+            &key.1,
+            &container_id.as_str().into(),
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&sandbox)
+            .map_err(|e| format!("cannot create the sandbox {}: {e}", sandbox.display()))?;
+        let command = info.command.clone().unwrap_or_default();
+        let spec = LaunchSpec {
+            program: command.value.clone().unwrap_or_default(),
+            arguments: command.arguments.clone(),
+            shell: command.is_shell(),
+            environment: self.executor_environment(key, &info, framework, &sandbox, ctx),
+            sandbox: sandbox.clone(),
+        };
+        let mut launched = launcher::launch(&spec).map_err(|e| e.to_string())?;
+        let os_pid = launched.pid();
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid, sandbox = %sandbox.display(), "Executor launched");
+        let watched = key.clone();
+        ctx.defer(
+            async move { launched.wait().await },
+            move |agent: &mut Agent, status, ctx| agent.executor_exited(&watched, status.ok(), ctx),
+        );
+        let executor = Executor {
+            info,
+            framework: framework.clone(),
+            framework_pid,
+            os_pid,
+            pid: None,
+            queued: Vec::new(),
+            launched: BTreeMap::new(),
+        };
+        self.executors.insert(key.clone(), executor);
+        let timeout_key = key.clone();
+        ctx.delay(
+            self.flags.executor_registration_timeout,
+            move |agent: &mut Agent, _ctx| agent.executor_registration_timeout(&timeout_key),
+        );
+        Ok(())
+    }
+
+    /// What an executor finds in its environment (and nothing of the agent's but `PATH`).
+    fn executor_environment(
+        &self,
+        key: &ExecutorKey,
+        info: &ExecutorInfo,
+        framework: &FrameworkInfo,
+        sandbox: &std::path::Path,
+        ctx: &Context<Self>,
+    ) -> BTreeMap<String, String> {
+        let checkpoint = framework.checkpoint.unwrap_or(false);
+        let agent = ctx.pid();
+        let mut environment: BTreeMap<String, String> = [
+            ("MESOS_FRAMEWORK_ID", key.0.to_string()),
+            ("MESOS_EXECUTOR_ID", key.1.to_string()),
+            (
+                "MESOS_SLAVE_ID",
+                self.info.id.clone().unwrap_or_default().to_string(),
+            ),
+            ("MESOS_SLAVE_PID", agent.to_string()),
+            ("MESOS_AGENT_ENDPOINT", agent.addr.to_string()),
+            ("MESOS_DIRECTORY", sandbox.display().to_string()),
+            ("MESOS_SANDBOX", sandbox.display().to_string()),
+            (
+                "MESOS_CHECKPOINT",
+                if checkpoint { "1" } else { "0" }.to_owned(),
+            ),
+            ("MESOS_RECOVERY_TIMEOUT", "15mins".to_owned()),
+            (
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+                mesos_proto::duration::format_duration(self.flags.executor_shutdown_grace_period),
+            ),
+            ("LIBPROCESS_IP", agent.addr.ip().to_string()),
+            ("LIBPROCESS_PORT", "0".to_owned()),
+            (
+                "PATH",
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+        let variables = info
+            .command
+            .as_ref()
+            .and_then(|c| c.environment.as_ref())
+            .map(|e| e.variables.clone())
+            .unwrap_or_default();
+        for variable in variables {
+            environment.insert(variable.name, variable.value.unwrap_or_default());
+        }
+        environment
+    }
+
+    /// RegisterExecutorMessage: the executor is up; its queued tasks go to it.
+    pub(super) fn register_executor(
+        &mut self,
+        from: Pid,
+        message: RegisterExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let key = (message.framework_id, message.executor_id);
+        let (slave_id, slave_info) = (self.info.id.clone().unwrap_or_default(), self.info.clone());
+        let Some(executor) = self.executors.get_mut(&key).filter(|e| e.pid.is_none()) else {
+            return tracing::warn!(%from, executor_id = %key.1, "Ignoring registration of an unknown or registered executor");
+        };
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, %from, "Executor registered");
+        executor.pid = Some(from.clone());
+        ctx.link(&from);
+        let registered = ExecutorRegisteredMessage {
+            executor_info: executor.info.clone(),
+            framework_id: key.0.clone(),
+            framework_info: executor.framework.clone(),
+            slave_id,
+            slave_info,
+        };
+        ctx.send(&from, registered);
+        for task in std::mem::take(&mut executor.queued) {
+            executor
+                .launched
+                .insert(task.task_id.clone(), TaskState::TASK_STAGING);
+            let run = RunTaskMessage {
+                framework: executor.framework.clone(),
+                task,
+                pid: executor.framework_pid.clone(),
+                launch_executor: Some(false),
+            };
+            ctx.send(&from, run);
+        }
+    }
+
+    fn executor_registration_timeout(&mut self, key: &ExecutorKey) {
+        if let Some(executor) = self.executors.get(key).filter(|e| e.pid.is_none()) {
+            tracing::warn!(executor_id = %key.1, "Executor did not register in time; destroying it");
+            let _ = launcher::kill_group(executor.os_pid);
+        }
+    }
+
+    /// StatusUpdateMessage, from an executor: checked, handed to the status update
+    /// manager, and acknowledged to the executor once the manager has it.
+    pub(super) fn executor_status_update(
+        &mut self,
+        from: Pid,
+        message: StatusUpdateMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let mut update = message.update;
+        let key = (
+            update.framework_id.clone(),
+            update.executor_id.clone().unwrap_or_default(),
+        );
+        let Some(executor) = self
+            .executors
+            .get_mut(&key)
+            .filter(|e| e.pid.as_ref() == Some(&from))
+        else {
+            return tracing::warn!(%from, "Ignoring a status update from a pid that is not the executor's");
+        };
+        if update.status.uuid.is_none() || update.status.state == TaskState::TASK_STAGING {
+            return tracing::warn!(%from, "Ignoring a status update without uuid or in TASK_STAGING");
+        }
+        update.status.source = Some(StatusSource::SOURCE_EXECUTOR);
+        executor
+            .launched
+            .insert(update.status.task_id.clone(), update.status.state);
+        self.accept_update(update, Some(from), ctx);
+    }
+
+    /// Hands an update to the manager; `executor` gets the acknowledgement once it did.
+    fn accept_update(
+        &mut self,
+        update: StatusUpdate,
+        executor: Option<Pid>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(manager) = self.manager.clone() else {
+            return;
+        };
+        let ack = StatusUpdateAcknowledgementMessage {
+            slave_id: self.info.id.clone().unwrap_or_default(),
+            framework_id: update.framework_id.clone(),
+            task_id: update.status.task_id.clone(),
+            uuid: update.status.uuid.clone().unwrap_or_default(),
+        };
+        let accepted = libproc::dispatch(&manager, move |manager, ctx| {
+            manager.update(update, None, ctx)
+        });
+        ctx.defer(accepted, move |_agent: &mut Agent, result, ctx| {
+            match (result, executor) {
+                (Ok(Ok(_)), Some(executor)) => ctx.send(&executor, ack),
+                (Ok(Ok(_)), None) => {}
+                (Ok(Err(error)), _) => {
+                    tracing::warn!(%error, "The status update manager refused an update")
+                }
+                (Err(gone), _) => tracing::error!(%gone, "The status update manager is gone"),
+            }
+        });
+    }
+
+    /// Sends an update the agent generates itself (source SOURCE_SLAVE).
+    fn send_update(
+        &mut self,
+        framework_id: &FrameworkId,
+        status: TaskStatus,
+        ctx: &mut Context<Self>,
+    ) {
+        let update = StatusUpdate {
+            framework_id: framework_id.clone(),
+            executor_id: status.executor_id.clone(),
+            slave_id: self.info.id.clone(),
+            timestamp: status.timestamp.unwrap_or_default(),
+            uuid: status.uuid.clone(),
+            status,
+            latest_state: None,
+        };
+        self.accept_update(update, None, ctx);
+    }
+
+    fn agent_status(
+        &self,
+        task_id: &TaskId,
+        executor_id: Option<&ExecutorId>,
+        state: TaskState,
+        reason: StatusReason,
+        message: &str,
+    ) -> TaskStatus {
+        TaskStatus {
+            task_id: task_id.clone(),
+            state,
+            message: Some(message.to_owned()),
+            source: Some(StatusSource::SOURCE_SLAVE),
+            reason: Some(reason),
+            agent_id: self.info.id.clone(),
+            executor_id: executor_id.cloned(),
+            timestamp: Some(now_secs()),
+            uuid: Some(uuid::Uuid::new_v4().as_bytes().to_vec()),
+            ..Default::default()
+        }
+    }
+
+    /// The manager sends an update's head: it goes to the master with this agent as
+    /// the acknowledgement's destination.
+    pub(crate) fn forward_update(&mut self, update: StatusUpdate, ctx: &mut Context<Self>) {
+        if self.state != super::State::Running {
+            return;
+        }
+        let pid = Some(ctx.pid().to_string());
+        ctx.send(&self.master, StatusUpdateMessage { update, pid });
+    }
+
+    /// StatusUpdateAcknowledgementMessage, from the master: the manager sends the next.
+    pub(super) fn acknowledgement(
+        &mut self,
+        from: Pid,
+        message: StatusUpdateAcknowledgementMessage,
+        _ctx: &mut Context<Self>,
+    ) {
+        if !self.is_master(&from) {
+            return;
+        }
+        let Some(manager) = self.manager.clone() else {
+            return;
+        };
+        drop(libproc::dispatch(&manager, move |manager, ctx| {
+            if let Err(error) =
+                manager.acknowledge(&message.framework_id, &message.task_id, &message.uuid, ctx)
+            {
+                tracing::warn!(%error, "Ignoring an acknowledgement");
+            }
+        }));
+    }
+
+    /// KillTaskMessage, from the master: to the executor, or killed here if queued.
+    pub(super) fn kill_task(
+        &mut self,
+        from: Pid,
+        message: KillTaskMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.is_master(&from) {
+            return;
+        }
+        let found = self.executors.iter_mut().find(|((framework_id, _), e)| {
+            framework_id == &message.framework_id
+                && (e.launched.contains_key(&message.task_id)
+                    || e.queued.iter().any(|t| t.task_id == message.task_id))
+        });
+        let Some(((_, executor_id), executor)) = found else {
+            return tracing::warn!(task_id = %message.task_id, "Ignoring a kill of an unknown task");
+        };
+        let executor_id = executor_id.clone();
+        match &executor.pid {
+            Some(pid) if executor.launched.contains_key(&message.task_id) => {
+                ctx.send(&pid.clone(), message)
+            }
+            _ => {
+                executor.queued.retain(|t| t.task_id != message.task_id);
+                let status = self.agent_status(
+                    &message.task_id,
+                    Some(&executor_id),
+                    TaskState::TASK_KILLED,
+                    StatusReason::REASON_TASK_KILLED_DURING_LAUNCH,
+                    "Killed before it was launched",
+                );
+                self.send_update(&message.framework_id, status, ctx);
+            }
+        }
+    }
+
+    /// The executor's process ended: its unfinished tasks fail, and the master hears
+    /// of a custom executor's end.
+    fn executor_exited(
+        &mut self,
+        key: &ExecutorKey,
+        status: Option<ExitStatus>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(executor) = self.executors.remove(key) else {
+            return;
+        };
+        let described = status.map_or_else(|| "unknown".to_owned(), launcher::describe_exit);
+        tracing::info!(executor_id = %key.1, status = %described, "Executor exited");
+        let unfinished: Vec<TaskId> = executor
+            .launched
+            .iter()
+            .filter(|(_, state)| !state.is_terminal())
+            .map(|(id, _)| id.clone())
+            .chain(executor.queued.iter().map(|t| t.task_id.clone()))
+            .collect();
+        for task_id in unfinished {
+            let message = format!("Executor terminated: {described}");
+            let status = self.agent_status(
+                &task_id,
+                Some(&key.1),
+                TaskState::TASK_FAILED,
+                StatusReason::REASON_EXECUTOR_TERMINATED,
+                &message,
+            );
+            self.send_update(&key.0, status, ctx);
+        }
+        let is_command_executor = executor
+            .info
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Command Executor"));
+        if !is_command_executor {
+            let wait_status = status.map_or(-1, |s| s.into_raw());
+            let exited = ExitedExecutorMessage {
+                slave_id: self.info.id.clone().unwrap_or_default(),
+                framework_id: key.0.clone(),
+                executor_id: key.1.clone(),
+                status: wait_status,
+            };
+            ctx.send(&self.master, exited);
+        }
+    }
+}
+
+/// Starts the status update manager, whose heads go to the master through the agent.
+pub(super) fn start_manager(agent: Addr<Agent>) -> Option<Addr<StatusUpdateManager>> {
+    let forward = Box::new(move |update: &StatusUpdate| {
+        let update = update.clone();
+        drop(libproc::dispatch(&agent, move |agent, ctx| {
+            agent.forward_update(update, ctx)
+        }));
+    });
+    libproc::spawn(
+        StatusUpdateManager::new(forward),
+        libproc::ProcessId::generate("task-status-update-manager"),
+    )
+    .inspect_err(|error| tracing::error!(%error, "Could not start the status update manager"))
+    .ok()
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
