@@ -70,6 +70,7 @@ struct MessageFilter {
 }
 
 struct ExitedFilter {
+    id: u64,
     from: Match,
     to: Match,
     seen: oneshot::Sender<()>,
@@ -81,8 +82,36 @@ struct Filters {
     exited: Vec<ExitedFilter>,
 }
 
-/// What a filter resolves to; it borrows nothing, so the pids may go out of scope.
-pub type Filtered<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// What a filter resolves to. It borrows nothing, so the pids may go out of scope; and
+/// dropping it removes its filter, so that an abandoned filter cannot take a later
+/// message.
+pub struct Filtered<T> {
+    future: Pin<Box<dyn Future<Output = T> + Send + 'static>>,
+    _filter: DropGuard,
+}
+
+impl<T> Future for Filtered<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for Filtered<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filtered")
+            .field("filter", &self._filter.id)
+            .finish()
+    }
+}
+
+fn filtered<T>(id: u64, future: impl Future<Output = T> + Send + 'static) -> Filtered<T> {
+    Filtered {
+        future: Box::pin(future),
+        _filter: DropGuard { id },
+    }
+}
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static FILTERS: Mutex<Filters> = Mutex::new(Filters {
@@ -123,8 +152,8 @@ fn add_message_filter(name: &'static str, from: Match, to: Match, action: Action
 /// The future panics if the filter is torn down or the body does not decode as `M`.
 pub fn future_message<M: Message>(from: impl Into<Match>, to: impl Into<Match>) -> Filtered<M> {
     let (tx, rx) = oneshot::channel();
-    add_message_filter(M::NAME, from.into(), to.into(), Action::Capture(tx));
-    Box::pin(async move {
+    let id = add_message_filter(M::NAME, from.into(), to.into(), Action::Capture(tx));
+    filtered(id, async move {
         let bytes = rx.await.expect("message filter torn down");
         codec::decode(M::NAME, &bytes).expect("captured message decodes")
     })
@@ -133,8 +162,8 @@ pub fn future_message<M: Message>(from: impl Into<Match>, to: impl Into<Match>) 
 /// Drops the next message `M` from `from` to `to`, and resolves when it did.
 pub fn drop_message<M: Message>(from: impl Into<Match>, to: impl Into<Match>) -> Filtered<()> {
     let (tx, rx) = oneshot::channel();
-    add_message_filter(M::NAME, from.into(), to.into(), Action::DropOnce(tx));
-    Box::pin(async move {
+    let id = add_message_filter(M::NAME, from.into(), to.into(), Action::DropOnce(tx));
+    filtered(id, async move {
         rx.await.expect("message filter torn down");
     })
 }
@@ -147,7 +176,7 @@ pub fn drop_messages<M: Message>(from: impl Into<Match>, to: impl Into<Match>) -
     }
 }
 
-/// Removes a `drop_messages` filter when dropped.
+/// Removes a filter when dropped.
 #[derive(Debug)]
 pub struct DropGuard {
     id: u64,
@@ -157,6 +186,7 @@ impl Drop for DropGuard {
     fn drop(&mut self) {
         let mut filters = filters();
         filters.messages.retain(|filter| filter.id != self.id);
+        filters.exited.retain(|filter| filter.id != self.id);
         update_active(&filters);
     }
 }
@@ -164,14 +194,18 @@ impl Drop for DropGuard {
 /// Resolves when `to` is told that `from` exited.
 pub fn future_exited(from: impl Into<Match>, to: impl Into<Match>) -> Filtered<()> {
     let (seen, rx) = oneshot::channel();
-    let mut filters = filters();
-    filters.exited.push(ExitedFilter {
-        from: from.into(),
-        to: to.into(),
-        seen,
-    });
-    update_active(&filters);
-    Box::pin(async move {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut filters = filters();
+        filters.exited.push(ExitedFilter {
+            id,
+            from: from.into(),
+            to: to.into(),
+            seen,
+        });
+        update_active(&filters);
+    }
+    filtered(id, async move {
         rx.await.expect("exited filter torn down");
     })
 }

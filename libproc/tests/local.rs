@@ -413,3 +413,18 @@ async fn oversized_http_bodies_are_refused() {
     let (status, _) = http(addr, "POST", &format!("/{}/echo", web.pid().id), &body).await;
     assert_eq!(status, 413);
 }
+
+#[tokio::test]
+async fn an_abandoned_filter_does_not_take_later_messages() {
+    let ponger = spawn_ponger();
+    let recorder =
+        libproc::spawn(Recorder { pongs: vec![] }, ProcessId::generate("recorder")).unwrap();
+    drop(future_message::<Pong>(&ponger, recorder.pid()));
+    drop(drop_message::<Ping>(recorder.pid(), &ponger));
+    let captured = future_message::<Pong>(&ponger, recorder.pid());
+    let target = ponger.clone();
+    libproc::dispatch(&recorder, move |_, ctx| ctx.send(&target, Ping::new(9)))
+        .await
+        .unwrap();
+    assert_eq!(within("the capture", captured).await, Pong { sequence: 9 });
+}

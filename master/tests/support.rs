@@ -327,5 +327,5 @@ pub async fn metric(master: &Pid, key: &str) -> f64 {
 /// proves the message was not sent.
 pub fn still_pending<T>(future: &mut Filtered<T>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    future.as_mut().poll(&mut cx).is_pending()
+    std::pin::Pin::new(future).poll(&mut cx).is_pending()
 }
