@@ -21,20 +21,6 @@ use mesos_proto::{FrameworkId, Resources, TaskId};
 use serde_json::Value;
 use support::*;
 
-fn call(kind: CallType) -> Call {
-    Call {
-        kind,
-        ..Default::default()
-    }
-}
-
-fn revive() -> Call {
-    Call {
-        revive: Some(Default::default()),
-        ..call(CallType::REVIVE)
-    }
-}
-
 /// ACCEPT of one offer; what is left is refused for `refuse_seconds` (default 5).
 fn accept(offer: &Offer, operations: Vec<OfferOperation>, refuse_seconds: Option<f64>) -> Call {
     let accept = Accept {

@@ -12,9 +12,7 @@ use mesos_proto::mesos::{
     Filters, FrameworkCapability, FrameworkCapabilityType, StatusReason, TaskState,
 };
 use mesos_proto::messages::*;
-use mesos_proto::scheduler::{
-    Acknowledge, Call, CallType, Decline, Kill, Reconcile, ReconcileTask, Revive,
-};
+use mesos_proto::scheduler::{Acknowledge, Call, CallType, Decline, Kill, ReconcileTask};
 use mesos_proto::TaskId;
 use support::*;
 
@@ -65,16 +63,7 @@ async fn a_launched_task_runs_and_its_updates_are_acknowledged() {
             task_id: "t1".into(),
             uuid: vec![uuid; 16],
         };
-        scheduler
-            .call(
-                master,
-                Call {
-                    kind: CallType::ACKNOWLEDGE,
-                    acknowledge: Some(acknowledge),
-                    ..Default::default()
-                },
-            )
-            .await;
+        scheduler.acknowledge(master, acknowledge).await;
         assert_eq!(
             within("the ack at the agent", acked).await.uuid,
             vec![uuid; 16]
@@ -114,16 +103,7 @@ async fn invalid_tasks_get_task_error_and_the_rest_launch() {
 
     // The same id again, on the next offer, is refused.
     let offers = future_message::<ResourceOffersMessage>(master, scheduler.pid());
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::REVIVE,
-                revive: Some(Revive::default()),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.revive(master).await;
     let offer = within("the next offer", offers).await.offers.remove(0);
     let duplicate = future_message::<StatusUpdateMessage>(master, scheduler.pid());
     scheduler
@@ -195,27 +175,9 @@ async fn declined_resources_come_back_after_revive() {
             refuse_seconds: Some(3600.0),
         }),
     };
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::DECLINE,
-                decline: Some(decline),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.decline(master, decline).await;
     let offers = future_message::<ResourceOffersMessage>(master, scheduler.pid());
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::REVIVE,
-                revive: Some(Revive::default()),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.revive(master).await;
     let again = within("offers after revive", offers).await;
     assert_eq!(again.offers[0].resources.cpus(), Some(2.0));
     assert_ne!(again.offers[0].id, offer.id);
@@ -405,16 +367,7 @@ async fn reconciliation_answers_known_and_unknown_tasks_without_uuid() {
     launch_one(master, &scheduler, &agent, &offer, "known").await;
 
     let implicit = future_message::<StatusUpdateMessage>(master, scheduler.pid());
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::RECONCILE,
-                reconcile: Some(Reconcile::default()),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.reconcile(master, vec![]).await;
     let implicit = within("implicit reconciliation", implicit).await.update;
     assert_eq!(implicit.status.task_id, TaskId::from("known"));
     assert_eq!(implicit.status.state, TaskState::TASK_STAGING);
@@ -429,18 +382,7 @@ async fn reconciliation_answers_known_and_unknown_tasks_without_uuid() {
         task_id: "never-launched".into(),
         agent_id: Some(agent.id.clone()),
     };
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::RECONCILE,
-                reconcile: Some(Reconcile {
-                    tasks: vec![unknown],
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.reconcile(master, vec![unknown]).await;
     let explicit = within("explicit reconciliation", explicit)
         .await
         .update
@@ -454,16 +396,7 @@ async fn reconciliation_answers_known_and_unknown_tasks_without_uuid() {
         agent_id: None,
         kill_policy: None,
     };
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::KILL,
-                kill: Some(kill),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.kill(master, kill).await;
     assert_eq!(
         within("the kill's answer", answer)
             .await
@@ -480,16 +413,7 @@ async fn reconciliation_answers_known_and_unknown_tasks_without_uuid() {
         agent_id: None,
         kill_policy: None,
     };
-    scheduler
-        .call(
-            master,
-            Call {
-                kind: CallType::KILL,
-                kill: Some(kill),
-                ..Default::default()
-            },
-        )
-        .await;
+    scheduler.kill(master, kill).await;
     assert_eq!(
         within("the kill at the agent", killed).await.task_id,
         TaskId::from("known")

@@ -13,7 +13,9 @@ use mesos_master::flags::{Flags, RegistryBackend};
 use mesos_master::master::Master;
 use mesos_proto::mesos::{AgentInfo, FrameworkInfo, Offer, TaskInfo, TaskState, TaskStatus};
 use mesos_proto::messages::*;
-use mesos_proto::scheduler::{Accept, Call, CallType, Subscribe};
+use mesos_proto::scheduler::{
+    Accept, Acknowledge, Call, CallType, Decline, Kill, Reconcile, ReconcileTask, Subscribe,
+};
 use mesos_proto::{AgentId, FrameworkId, Resources};
 
 /// Awaits `future`, failing the test with `what` after a generous deadline.
@@ -93,6 +95,22 @@ pub async fn send<P: Process, M: Message>(from: &Addr<P>, to: &Pid, message: M) 
         .expect("the sender runs");
 }
 
+/// A call of `kind` with nothing else set.
+pub fn call(kind: CallType) -> Call {
+    Call {
+        kind,
+        ..Default::default()
+    }
+}
+
+/// REVIVE of all the framework's roles.
+pub fn revive() -> Call {
+    Call {
+        revive: Some(Default::default()),
+        ..call(CallType::REVIVE)
+    }
+}
+
 pub fn framework_info(name: &str) -> FrameworkInfo {
     FrameworkInfo {
         user: "tester".into(),
@@ -129,6 +147,55 @@ impl Scheduler {
     pub async fn call(&self, master: &Pid, mut call: Call) {
         call.framework_id = Some(self.id.clone());
         send(&self.addr, master, call).await;
+    }
+
+    pub async fn revive(&self, master: &Pid) {
+        self.call(master, revive()).await;
+    }
+
+    pub async fn decline(&self, master: &Pid, decline: Decline) {
+        self.call(
+            master,
+            Call {
+                decline: Some(decline),
+                ..call(CallType::DECLINE)
+            },
+        )
+        .await;
+    }
+
+    pub async fn kill(&self, master: &Pid, kill: Kill) {
+        self.call(
+            master,
+            Call {
+                kill: Some(kill),
+                ..call(CallType::KILL)
+            },
+        )
+        .await;
+    }
+
+    pub async fn reconcile(&self, master: &Pid, tasks: Vec<ReconcileTask>) {
+        let reconcile = Reconcile { tasks };
+        self.call(
+            master,
+            Call {
+                reconcile: Some(reconcile),
+                ..call(CallType::RECONCILE)
+            },
+        )
+        .await;
+    }
+
+    pub async fn acknowledge(&self, master: &Pid, acknowledge: Acknowledge) {
+        self.call(
+            master,
+            Call {
+                acknowledge: Some(acknowledge),
+                ..call(CallType::ACKNOWLEDGE)
+            },
+        )
+        .await;
     }
 
     pub async fn accept(&self, master: &Pid, offer: &Offer, tasks: Vec<TaskInfo>) {
