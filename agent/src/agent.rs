@@ -108,15 +108,19 @@ impl Agent {
                     ..Default::default()
                 },
             ),
-            Some(_) => ctx.send(
-                &self.master,
-                ReregisterSlaveMessage {
+            Some(_) => {
+                let report = self.report();
+                let reregister = ReregisterSlaveMessage {
                     slave: self.info.clone(),
                     version: mesos_proto::MESOS_VERSION.to_owned(),
                     agent_capabilities: capabilities,
+                    tasks: report.tasks,
+                    executor_infos: report.executors,
+                    frameworks: report.frameworks,
                     ..Default::default()
-                },
-            ),
+                };
+                ctx.send(&self.master, reregister)
+            }
         }
         let wait = self.next_wait();
         ctx.delay(wait, Agent::register);

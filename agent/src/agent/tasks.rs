@@ -12,8 +12,8 @@ use std::process::ExitStatus;
 
 use libproc::{Addr, Context, Pid};
 use mesos_proto::mesos::{
-    CommandInfo, ExecutorInfo, ExecutorType, FrameworkInfo, StatusReason, StatusSource, TaskInfo,
-    TaskState, TaskStatus,
+    CommandInfo, ExecutorInfo, ExecutorType, FrameworkInfo, StatusReason, StatusSource, Task,
+    TaskInfo, TaskState, TaskStatus,
 };
 use mesos_proto::messages::{
     ExecutorRegisteredMessage, ExitedExecutorMessage, KillTaskMessage, RegisterExecutorMessage,
@@ -39,10 +39,44 @@ pub(crate) struct Executor {
     /// Tasks waiting for it to register.
     queued: Vec<TaskInfo>,
     /// Tasks sent to it, with their latest state.
-    launched: BTreeMap<TaskId, TaskState>,
+    launched: BTreeMap<TaskId, (TaskInfo, TaskState)>,
 }
 
 pub(crate) type ExecutorKey = (FrameworkId, ExecutorId);
+
+impl Executor {
+    /// Sends a task to the registered executor at `pid`.
+    fn deliver(&mut self, task: TaskInfo, pid: &Pid, ctx: &mut Context<Agent>) {
+        self.launched.insert(
+            task.task_id.clone(),
+            (task.clone(), TaskState::TASK_STAGING),
+        );
+        let run = RunTaskMessage {
+            framework: self.framework.clone(),
+            task,
+            pid: self.framework_pid.clone(),
+            launch_executor: Some(false),
+        };
+        ctx.send(pid, run);
+    }
+
+    /// Whether this is a command executor the agent synthesized (the master does not
+    /// know it as an executor).
+    fn is_command_executor(&self) -> bool {
+        self.info
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with("Command Executor"))
+    }
+}
+
+/// What a re-registering agent reports: its tasks, custom executors and frameworks.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) executors: Vec<ExecutorInfo>,
+    pub(crate) frameworks: Vec<FrameworkInfo>,
+}
 
 impl Agent {
     /// RunTaskMessage, from the master: the task goes to its executor, launched first
@@ -80,18 +114,7 @@ impl Agent {
             return;
         };
         match executor.pid.clone() {
-            Some(pid) => {
-                executor
-                    .launched
-                    .insert(task.task_id.clone(), TaskState::TASK_STAGING);
-                let run = RunTaskMessage {
-                    framework: executor.framework.clone(),
-                    task,
-                    pid: executor.framework_pid.clone(),
-                    launch_executor: Some(false),
-                };
-                ctx.send(&pid, run);
-            }
+            Some(pid) => executor.deliver(task, &pid, ctx),
             None => executor.queued.push(task),
         }
     }
@@ -234,6 +257,49 @@ impl Agent {
         environment
     }
 
+    /// Everything the agent runs, for `ReregisterSlaveMessage`: tasks sent to
+    /// executors with their latest state, queued ones as TASK_STAGING.
+    pub(super) fn report(&self) -> Report {
+        let mut report = Report::default();
+        let agent_id = self.info.id.clone().unwrap_or_default();
+        for ((framework_id, _), executor) in &self.executors {
+            let executor_id =
+                (!executor.is_command_executor()).then(|| executor.info.executor_id.clone());
+            let launched = executor
+                .launched
+                .values()
+                .map(|(task, state)| (task, *state));
+            let queued = executor
+                .queued
+                .iter()
+                .map(|task| (task, TaskState::TASK_STAGING));
+            for (task, state) in launched.chain(queued) {
+                report.tasks.push(Task {
+                    name: task.name.clone(),
+                    task_id: task.task_id.clone(),
+                    framework_id: framework_id.clone(),
+                    executor_id: executor_id.clone(),
+                    agent_id: agent_id.clone(),
+                    state,
+                    resources: task.resources.clone(),
+                    labels: task.labels.clone(),
+                    ..Default::default()
+                });
+            }
+            if executor_id.is_some() {
+                report.executors.push(executor.info.clone());
+            }
+            if !report
+                .frameworks
+                .iter()
+                .any(|f| f.id == executor.framework.id)
+            {
+                report.frameworks.push(executor.framework.clone());
+            }
+        }
+        report
+    }
+
     /// RegisterExecutorMessage: the executor is up; its queued tasks go to it.
     pub(super) fn register_executor(
         &mut self,
@@ -258,16 +324,7 @@ impl Agent {
         };
         ctx.send(&from, registered);
         for task in std::mem::take(&mut executor.queued) {
-            executor
-                .launched
-                .insert(task.task_id.clone(), TaskState::TASK_STAGING);
-            let run = RunTaskMessage {
-                framework: executor.framework.clone(),
-                task,
-                pid: executor.framework_pid.clone(),
-                launch_executor: Some(false),
-            };
-            ctx.send(&from, run);
+            executor.deliver(task, &from, ctx);
         }
     }
 
@@ -302,9 +359,9 @@ impl Agent {
             return tracing::warn!(%from, "Ignoring a status update without uuid or in TASK_STAGING");
         }
         update.status.source = Some(StatusSource::SOURCE_EXECUTOR);
-        executor
-            .launched
-            .insert(update.status.task_id.clone(), update.status.state);
+        if let Some((_, state)) = executor.launched.get_mut(&update.status.task_id) {
+            *state = update.status.state;
+        }
         self.accept_update(update, Some(from), ctx);
     }
 
@@ -465,7 +522,7 @@ impl Agent {
         let unfinished: Vec<TaskId> = executor
             .launched
             .iter()
-            .filter(|(_, state)| !state.is_terminal())
+            .filter(|(_, (_, state))| !state.is_terminal())
             .map(|(id, _)| id.clone())
             .chain(executor.queued.iter().map(|t| t.task_id.clone()))
             .collect();
@@ -480,12 +537,7 @@ impl Agent {
             );
             self.send_update(&key.0, status, ctx);
         }
-        let is_command_executor = executor
-            .info
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("Command Executor"));
-        if !is_command_executor {
+        if !executor.is_command_executor() {
             let wait_status = status.map_or(-1, |s| s.into_raw());
             let exited = ExitedExecutorMessage {
                 slave_id: self.info.id.clone().unwrap_or_default(),
