@@ -179,8 +179,13 @@ pub fn read_checkpoint<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, St
     let Some(bytes) = read_bounded(path, (HEADER_LEN + MAX_CHECKPOINT_SIZE) as u64)? else {
         return Ok(None);
     };
-    let body = checked_body(path, &bytes)?;
-    decode(path, body).map(Some)
+    parse_checkpoint(path, &bytes).map(Some)
+}
+
+/// Decodes the bytes of a checkpoint file; `path` only names it in errors.
+pub fn parse_checkpoint<T: DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, StateError> {
+    let body = checked_body(path, bytes)?;
+    decode(path, body)
 }
 
 fn checked_body<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a [u8], StateError> {
@@ -325,6 +330,12 @@ pub fn read_records(path: &Path) -> Result<Records, StateError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Records::default()),
         Err(e) => return Err(io_error("read", path)(e)),
     };
+    parse_records(path, &bytes)
+}
+
+/// Decodes the bytes of a records file, as [`read_records`] describes; `path` only
+/// names it in errors.
+pub fn parse_records(path: &Path, bytes: &[u8]) -> Result<Records, StateError> {
     let mut records = Vec::new();
     let mut offset = 0;
     while offset < bytes.len() {
