@@ -39,8 +39,8 @@ impl Drop for Running {
     }
 }
 
-#[test]
-fn the_master_starts_and_serves_its_endpoints() {
+/// Starts `mesos-master` on a free loopback port and waits until it serves.
+fn start_master() -> (Running, u16) {
     let port = free_port();
     let child = Command::new(MASTER)
         .args([
@@ -52,17 +52,23 @@ fn the_master_starts_and_serves_its_endpoints() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start mesos-master");
-    let _running = Running(child);
+    let running = Running(child);
     let deadline = Instant::now() + Duration::from_secs(20);
-    let state = loop {
-        match get(port, "/master/state") {
-            Some((200, body)) => break body,
-            _ if Instant::now() > deadline => {
-                panic!("mesos-master did not serve /master/state in time")
-            }
-            _ => std::thread::yield_now(),
-        }
-    };
+    while get(port, "/master/health").map(|(status, _)| status) != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "mesos-master did not start serving"
+        );
+        std::thread::yield_now();
+    }
+    (running, port)
+}
+
+#[test]
+fn the_master_starts_and_serves_its_endpoints() {
+    let (_running, port) = start_master();
+    let (status, state) = get(port, "/master/state").expect("/master/state answers");
+    assert_eq!(status, 200);
     let state: serde_json::Value = serde_json::from_str(&state).expect("the state is JSON");
     assert_eq!(state["pid"], format!("master@127.0.0.1:{port}"));
     assert_eq!(state["flags"]["registry"], "in_memory");
@@ -73,26 +79,7 @@ fn the_master_starts_and_serves_its_endpoints() {
 
 #[test]
 fn sigterm_stops_the_master_cleanly() {
-    let port = free_port();
-    let child = Command::new(MASTER)
-        .args([
-            "--ip=127.0.0.1",
-            &format!("--port={port}"),
-            "--registry=in_memory",
-            "--quiet",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start mesos-master");
-    let mut running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while get(port, "/master/health").map(|(status, _)| status) != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "mesos-master did not start serving"
-        );
-        std::thread::yield_now();
-    }
+    let (mut running, _port) = start_master();
     let pid = running.0.id().to_string();
     let sent = Command::new("kill")
         .args(["-TERM", &pid])
