@@ -9,7 +9,8 @@
 //! - the master is lost when its connection breaks (`exited`) or its pings stop for
 //!   the total ping timeout it announced; then the agent registers again.
 //!
-//! Tasks, executors, containers and recovery come with the rest of the agent.
+//! Tasks and executors are in `tasks`, `executor` and `termination`; what is
+//! checkpointed while running in `checkpoint`; recovery after a restart in `recovery`.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,14 +19,21 @@ use libproc::{Context, Pid, Process, RemoteConnection, Timer};
 use mesos_proto::mesos::{AgentCapability, AgentCapabilityType, AgentInfo};
 use mesos_proto::messages::{
     PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
-    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
+    ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UpdateFrameworkMessage,
 };
+use mesos_proto::{AgentId, FrameworkId};
 use serde_json::json;
 
 use crate::flags::Flags;
 use crate::status_update_manager::StatusUpdateManager;
 
+mod checkpoint;
+mod executor;
+mod recovery;
 mod tasks;
+mod termination;
+
+pub use recovery::Recovered;
 
 /// The longest wait between registration attempts.
 const MAX_REGISTRATION_BACKOFF: Duration = Duration::from_secs(60);
@@ -36,12 +44,17 @@ const DEFAULT_MASTER_PING_TIMEOUT: Duration = Duration::from_secs(75);
 /// Where the agent stands with its master.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Rebuilding from checkpoints and waiting for executors to reconnect; the agent
+    /// registers once this is over.
+    Recovering,
     /// No master connection: waiting to register.
     Disconnected,
     /// Registration sent, no answer yet.
     Registering,
     /// Registered, and the master pings.
     Running,
+    /// Shutting down its executors, then stopping.
+    Terminating,
 }
 
 /// The agent.
@@ -55,29 +68,44 @@ pub struct Agent {
     master_ping_timeout: Duration,
     ping_timer: Option<Timer>,
     start_time: SystemTime,
-    executors: std::collections::HashMap<tasks::ExecutorKey, tasks::Executor>,
+    executors: std::collections::HashMap<executor::ExecutorKey, executor::Executor>,
+    /// Frameworks being shut down: their executors' final updates are not sent.
+    terminating_frameworks: std::collections::HashSet<FrameworkId>,
     manager: Option<libproc::Addr<StatusUpdateManager>>,
+    /// What `start` recovered, until `initialize` adopts it.
+    recovered: Option<Recovered>,
 }
 
 impl Agent {
-    /// An agent that will register `info` with `master`.
-    pub fn new(flags: Flags, info: AgentInfo, master: Pid) -> Self {
+    /// An agent that will register `info` with `master`, after adopting what was
+    /// `recovered` from its work dir.
+    pub fn new(flags: Flags, info: AgentInfo, master: Pid, recovered: Option<Recovered>) -> Self {
         Agent {
             backoff: flags.registration_backoff_factor,
             flags,
             info,
             master,
-            state: State::Disconnected,
+            state: State::Recovering,
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
             start_time: SystemTime::now(),
             executors: std::collections::HashMap::new(),
+            terminating_frameworks: std::collections::HashSet::new(),
             manager: None,
+            recovered,
         }
+    }
+
+    /// The agent's id, empty until it has one.
+    fn agent_id(&self) -> AgentId {
+        self.info.id.clone().unwrap_or_default()
     }
 
     /// Starts registering with the master, over a fresh connection.
     fn detected(&mut self, ctx: &mut Context<Self>) {
+        if self.state == State::Terminating {
+            return;
+        }
         tracing::info!(master = %self.master, "Registering with the master");
         ctx.link_with(&self.master, RemoteConnection::Reconnect);
         self.state = State::Registering;
@@ -146,6 +174,7 @@ impl Agent {
         }
         tracing::info!(agent_id = %message.slave_id, "Registered with the master");
         self.info.id = Some(message.slave_id);
+        self.checkpoint_agent();
         self.connected(
             message
                 .connection
@@ -220,7 +249,10 @@ impl Agent {
     /// The master is gone for now: after a backoff, the agent tries it again (the
     /// wait keeps a master that refuses connections from being hammered).
     fn lost_master(&mut self, ctx: &mut Context<Self>) {
-        if self.state == State::Disconnected {
+        if matches!(
+            self.state,
+            State::Disconnected | State::Terminating | State::Recovering
+        ) {
             return;
         }
         self.state = State::Disconnected;
@@ -234,7 +266,8 @@ impl Agent {
         ctx.delay(wait, Agent::detected);
     }
 
-    /// ShutdownMessage: the master refuses or removed this agent; it stops.
+    /// ShutdownMessage: the master refuses or removed this agent; it shuts its
+    /// executors down and stops.
     fn shutdown(&mut self, from: Pid, message: ShutdownMessage, ctx: &mut Context<Self>) {
         if !self.is_master(&from) {
             return;
@@ -243,7 +276,40 @@ impl Agent {
             reason = message.message.as_deref().unwrap_or(""),
             "The master asked this agent to shut down"
         );
-        ctx.terminate();
+        self.state = State::Terminating;
+        for key in self.executor_keys(|_| true) {
+            self.shutdown_executor(&key, ctx);
+        }
+        self.terminate_when_idle(ctx);
+    }
+
+    /// UpdateFrameworkMessage: a framework failed over to a new scheduler, or changed
+    /// its description; its executors' records and checkpoints follow.
+    fn update_framework(
+        &mut self,
+        from: Pid,
+        message: UpdateFrameworkMessage,
+        _ctx: &mut Context<Self>,
+    ) {
+        if !self.is_master(&from) {
+            return;
+        }
+        let framework_id = message.framework_id;
+        tracing::info!(%framework_id, pid = message.pid.as_deref().unwrap_or(""), "Updating framework");
+        for key in self.executor_keys(|key| key.0 == framework_id) {
+            let Some(executor) = self.executors.get_mut(&key) else {
+                continue;
+            };
+            executor.framework_pid = message.pid.clone().filter(|pid| !pid.is_empty());
+            if let Some(info) = &message.framework_info {
+                executor.framework = info.clone();
+            }
+            if let Some(executor) = self.executors.get(&key) {
+                if let Err(error) = self.checkpoint_executor(&key, executor) {
+                    tracing::error!(%framework_id, %error, "Could not checkpoint the updated framework");
+                }
+            }
+        }
     }
 
     /// `/state`: the agent as Mesos's `/slave(1)/state` shows it.
@@ -302,9 +368,13 @@ impl Process for Agent {
         ctx.install(Agent::run_task);
         ctx.install(Agent::kill_task);
         ctx.install(Agent::acknowledgement);
+        ctx.install(Agent::shutdown_framework);
+        ctx.install(Agent::shutdown_executor_message);
+        ctx.install(Agent::update_framework);
         // From executors.
         ctx.install(Agent::register_executor);
-        ctx.install(Agent::executor_status_update);
+        ctx.install(Agent::reregister_executor);
+        ctx.install(Agent::status_update);
         self.manager = tasks::start_manager(ctx.addr());
 
         ctx.route("/state", Agent::state_endpoint);
@@ -315,7 +385,10 @@ impl Process for Agent {
         ctx.route("/health", |_: &mut Agent, _, _| {
             Response::new(http::StatusCode::OK, "text/plain", "").into()
         });
-        self.detected(ctx);
+        match self.recovered.take() {
+            Some(recovered) => self.recover(recovered, ctx),
+            None => self.detected(ctx),
+        }
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Context<Self>) {

@@ -82,6 +82,14 @@ pub struct Flags {
     /// Whether any recovery error is fatal.
     #[arg(long, env = "MESOS_STRICT", default_value_t = true, action = clap::ArgAction::Set)]
     pub strict: bool,
+    /// How long recovered executors have to re-register before they are destroyed.
+    #[arg(long, env = "MESOS_EXECUTOR_REREGISTRATION_TIMEOUT", default_value = "2secs", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub executor_reregistration_timeout: Duration,
+    /// How long a checkpointing executor waits for a restarted agent before it exits.
+    #[arg(long, env = "MESOS_RECOVERY_TIMEOUT", default_value = "15mins", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub recovery_timeout: Duration,
     /// Where `mesos-executor` is; the directory of this binary when unset.
     #[arg(long, env = "MESOS_LAUNCHER_DIR")]
     pub launcher_dir: Option<PathBuf>,

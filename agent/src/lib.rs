@@ -13,5 +13,5 @@ mod start;
 pub mod state;
 pub mod status_update_manager;
 
-pub use agent::Agent;
+pub use agent::{Agent, Recovered};
 pub use start::{master_pid, start, StartError, AGENT_ID};

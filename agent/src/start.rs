@@ -7,10 +7,13 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use libproc::{Addr, Pid};
 use mesos_proto::mesos::AgentInfo;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, Recovered};
 use crate::attributes::{parse_attributes, AttributeError};
 use crate::flags::Flags;
+use crate::flags::Recover;
+use crate::paths;
 use crate::resources::{agent_resources, Machine};
+use crate::state::{self, StateError};
 
 /// The agent's process id, as in Mesos: its endpoints are `/slave(1)/...`.
 pub const AGENT_ID: &str = "slave(1)";
@@ -44,6 +47,12 @@ pub enum StartError {
     /// The runtime is not started.
     #[error("the libproc runtime must be started before the agent")]
     NoRuntime,
+    /// The checkpoints in the work dir could not be read (with `--strict`).
+    #[error("recovery failed: {0}")]
+    Recovery(#[from] StateError),
+    /// The checkpointed agent differs from this one: it cannot take its place.
+    #[error("incompatible agent info detected: {0}; to start anew, remove {1} (its executors will be lost) and restart")]
+    Incompatible(String, String),
 }
 
 /// Starts the agent in this runtime.
@@ -67,7 +76,58 @@ pub fn start(flags: Flags) -> Result<Addr<Agent>, StartError> {
         id: None,
     };
     tracing::info!(%master, resources = %info.resources, "Agent starting");
-    Ok(libproc::spawn(Agent::new(flags, info, master), AGENT_ID)?)
+    let recovered = recover(&flags, &info)?;
+    Ok(libproc::spawn(
+        Agent::new(flags, info, master, recovered),
+        AGENT_ID,
+    )?)
+}
+
+/// Reads the checkpoints of an earlier run on this work dir, and checks that this
+/// agent can take its place (same resources, attributes and host name, as Mesos).
+fn recover(flags: &Flags, info: &AgentInfo) -> Result<Option<Recovered>, StartError> {
+    let boot_id = current_boot_id();
+    let boot_id_path = paths::boot_id(&flags.work_dir);
+    let previous_boot_id = state::read_text(&boot_id_path)?;
+    state::write_text(&boot_id_path, &boot_id)?;
+    let Some(state) = state::recover_agent(&flags.work_dir, flags.strict)? else {
+        return Ok(None);
+    };
+    if let Some(checkpointed) = &state.info {
+        if let Some(difference) = incompatibility(checkpointed, info) {
+            let latest = paths::latest_agent(&flags.work_dir).display().to_string();
+            return Err(StartError::Incompatible(difference, latest));
+        }
+    }
+    let rebooted = previous_boot_id.is_some_and(|previous| previous != boot_id);
+    if flags.recover == Recover::Reconnect && rebooted {
+        tracing::warn!("The machine rebooted since the last run: no executor survived");
+    }
+    Ok(Some(Recovered { state, rebooted }))
+}
+
+/// What makes a checkpointed agent another agent than `info`, if anything.
+fn incompatibility(checkpointed: &AgentInfo, info: &AgentInfo) -> Option<String> {
+    if checkpointed.hostname != info.hostname {
+        return Some(format!(
+            "hostname was '{}', is '{}'",
+            checkpointed.hostname, info.hostname
+        ));
+    }
+    if checkpointed.resources != info.resources {
+        return Some(format!(
+            "resources were '{}', are '{}'",
+            checkpointed.resources, info.resources
+        ));
+    }
+    (checkpointed.attributes != info.attributes).then(|| "the attributes changed".to_owned())
+}
+
+/// The kernel's id of this boot: a different one means the machine rebooted.
+fn current_boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|id| id.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// The master's pid from `--master`: `master@ip:port`, or `host:port` (resolved).

@@ -436,6 +436,18 @@ impl StatusUpdateManager {
         Ok(outcome)
     }
 
+    /// Drops every stream of a framework being shut down: nobody would
+    /// acknowledge their updates.
+    pub fn cleanup(&mut self, framework_id: &FrameworkId) {
+        self.streams.retain(|(framework, _), tracked| {
+            let keep = framework != framework_id;
+            if !keep {
+                tracked.cancel_retry();
+            }
+            keep
+        });
+    }
+
     /// Stops sending, when the agent loses its master; pending retries
     /// lapse.
     pub fn pause(&mut self) {

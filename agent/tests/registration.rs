@@ -1,35 +1,15 @@
 //! The agent registering with a real master: in one runtime (pings on a paused clock),
 //! and as its own OS process over TCP.
 
+mod support;
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use clap::Parser;
-use libproc::{Clock, Config, Pid, Runtime, StartError};
-use mesos_master::flags::{Flags as MasterFlags, RegistryBackend};
+use libproc::{Clock, Pid};
+use support::{eventually, get_json as get, start_master, WorkDir};
 use tokio::process::Command;
-
-async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
-
-async fn get(at: &Pid, path: &str) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(at.addr).await else {
-        return serde_json::Value::Null;
-    };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return serde_json::Value::Null;
-    }
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response).await;
-    let text = String::from_utf8_lossy(&response);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-}
 
 /// Polls `path` on `at` until `done` holds.
 async fn until(
@@ -38,50 +18,21 @@ async fn until(
     what: &str,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    within(what, async {
-        loop {
-            let value = get(at, path).await;
-            if done(&value) {
-                return value;
-            }
-            tokio::task::yield_now().await;
-        }
+    eventually(what, || async {
+        let value = get(at, path).await;
+        done(&value).then_some(value)
     })
     .await
-}
-
-async fn start_master() -> Pid {
-    match Runtime::start(Config::default()) {
-        Ok(_) | Err(StartError::AlreadyStarted(_)) => {}
-        Err(e) => panic!("the runtime did not start: {e}"),
-    }
-    let flags = MasterFlags {
-        registry: RegistryBackend::InMemory,
-        ..MasterFlags::default()
-    };
-    let master = mesos_master::start(flags)
-        .expect("the master starts")
-        .pid()
-        .clone();
-    until(&master, "/metrics/snapshot", "the master's recovery", |m| {
-        m["registrar/log/recovered"] == 1.0
-    })
-    .await;
-    master
-}
-
-fn work_dir(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("mesos-agent-test-{name}-{}", std::process::id()))
 }
 
 #[tokio::test]
 async fn an_agent_registers_and_answers_the_masters_pings() {
     let master = start_master().await;
-    let dir = work_dir("pings");
+    let dir = WorkDir::new("pings");
     let flags = mesos_agent::flags::Flags::try_parse_from([
         "mesos-agent".to_owned(),
         format!("--master={master}"),
-        format!("--work_dir={}", dir.display()),
+        format!("--work_dir={}", dir.0.display()),
         "--resources=cpus:2;mem:1024;disk:2048;ports:[31000-31009]".to_owned(),
         "--attributes=rack:r1".to_owned(),
         "--registration_backoff_factor=10ms".to_owned(),
@@ -113,17 +64,16 @@ async fn an_agent_registers_and_answers_the_masters_pings() {
     let state = get(&master, "/master/state").await;
     assert_eq!(state["slaves"][0]["active"], true);
     assert_eq!(state["unreachable_slaves"], 0);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn an_agent_process_registers_over_tcp_and_its_death_deactivates_it() {
     let master = start_master().await;
-    let dir = work_dir("process");
+    let dir = WorkDir::new("process");
     let mut agent = Command::new(env!("CARGO_BIN_EXE_mesos-agent"))
         .args([
             format!("--master={}", master.addr),
-            format!("--work_dir={}", dir.display()),
+            format!("--work_dir={}", dir.0.display()),
             "--ip=127.0.0.1".to_owned(),
             "--port=0".to_owned(),
             "--resources=cpus:1;mem:512".to_owned(),
@@ -150,5 +100,4 @@ async fn an_agent_process_registers_over_tcp_and_its_death_deactivates_it() {
         s["slaves"][0]["active"] == false
     })
     .await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -7,8 +7,6 @@
 //! acknowledged. When an executor ends, its unfinished tasks fail.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
 
 use libproc::{Addr, Context, Pid};
 use mesos_proto::mesos::{
@@ -16,59 +14,16 @@ use mesos_proto::mesos::{
     TaskInfo, TaskState, TaskStatus,
 };
 use mesos_proto::messages::{
-    ExecutorRegisteredMessage, ExitedExecutorMessage, KillTaskMessage, RegisterExecutorMessage,
-    RunTaskMessage, StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+    ExecutorRegisteredMessage, KillTaskMessage, RegisterExecutorMessage, RunTaskMessage,
+    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
 use mesos_proto::{ExecutorId, FrameworkId, TaskId};
 
+use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
 use super::Agent;
 use crate::launcher::{self, LaunchSpec};
 use crate::paths;
 use crate::status_update_manager::StatusUpdateManager;
-
-/// An executor and the tasks it was given.
-#[derive(Debug)]
-pub(crate) struct Executor {
-    info: ExecutorInfo,
-    framework: FrameworkInfo,
-    framework_pid: Option<String>,
-    /// The executor's OS pid, also its process group.
-    os_pid: u32,
-    /// Its libproc pid, once it registered.
-    pid: Option<Pid>,
-    /// Tasks waiting for it to register.
-    queued: Vec<TaskInfo>,
-    /// Tasks sent to it, with their latest state.
-    launched: BTreeMap<TaskId, (TaskInfo, TaskState)>,
-}
-
-pub(crate) type ExecutorKey = (FrameworkId, ExecutorId);
-
-impl Executor {
-    /// Sends a task to the registered executor at `pid`.
-    fn deliver(&mut self, task: TaskInfo, pid: &Pid, ctx: &mut Context<Agent>) {
-        self.launched.insert(
-            task.task_id.clone(),
-            (task.clone(), TaskState::TASK_STAGING),
-        );
-        let run = RunTaskMessage {
-            framework: self.framework.clone(),
-            task,
-            pid: self.framework_pid.clone(),
-            launch_executor: Some(false),
-        };
-        ctx.send(pid, run);
-    }
-
-    /// Whether this is a command executor the agent synthesized (the master does not
-    /// know it as an executor).
-    fn is_command_executor(&self) -> bool {
-        self.info
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("Command Executor"))
-    }
-}
 
 /// What a re-registering agent reports: its tasks, custom executors and frameworks.
 #[derive(Debug, Default)]
@@ -110,12 +65,26 @@ impl Agent {
                 return self.send_update(&framework_id, status, ctx);
             }
         }
+        let Some(executor) = self.executors.get(&key) else {
+            return;
+        };
+        if executor.state == ExecutorState::Terminating {
+            let status = self.agent_status(
+                &task.task_id,
+                Some(&key.1),
+                TaskState::TASK_LOST,
+                StatusReason::REASON_EXECUTOR_TERMINATED,
+                "The executor is terminating",
+            );
+            return self.send_update(&framework_id, status, ctx);
+        }
+        self.checkpoint_task(&key, executor, &task);
         let Some(executor) = self.executors.get_mut(&key) else {
             return;
         };
-        match executor.pid.clone() {
-            Some(pid) => executor.deliver(task, &pid, ctx),
-            None => executor.queued.push(task),
+        match (executor.state, executor.pid.clone()) {
+            (ExecutorState::Running, Some(pid)) => executor.deliver(task, &pid, ctx),
+            _ => executor.queued.push(task),
         }
     }
 
@@ -178,28 +147,35 @@ impl Agent {
             environment: self.executor_environment(key, &info, framework, &sandbox, ctx),
             sandbox: sandbox.clone(),
         };
+        let mut executor = Executor {
+            info,
+            framework: framework.clone(),
+            framework_pid,
+            container_id: container_id.as_str().into(),
+            directory: sandbox.clone(),
+            os_pid: 0,
+            pid: None,
+            state: ExecutorState::Registering,
+            queued: Vec::new(),
+            launched: BTreeMap::new(),
+            termination: None,
+        };
+        self.checkpoint_executor(key, &executor)
+            .map_err(|e| format!("cannot checkpoint the executor: {e}"))?;
         let mut launched = launcher::launch(&spec).map_err(|e| e.to_string())?;
-        let os_pid = launched.pid();
-        tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid, sandbox = %sandbox.display(), "Executor launched");
+        executor.os_pid = launched.pid();
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid = executor.os_pid, sandbox = %sandbox.display(), "Executor launched");
+        self.checkpoint_forked_pid(key, &executor);
         let watched = key.clone();
         ctx.defer(
             async move { launched.wait().await },
             move |agent: &mut Agent, status, ctx| agent.executor_exited(&watched, status.ok(), ctx),
         );
-        let executor = Executor {
-            info,
-            framework: framework.clone(),
-            framework_pid,
-            os_pid,
-            pid: None,
-            queued: Vec::new(),
-            launched: BTreeMap::new(),
-        };
         self.executors.insert(key.clone(), executor);
         let timeout_key = key.clone();
         ctx.delay(
             self.flags.executor_registration_timeout,
-            move |agent: &mut Agent, _ctx| agent.executor_registration_timeout(&timeout_key),
+            move |agent: &mut Agent, ctx| agent.executor_registration_timeout(&timeout_key, ctx),
         );
         Ok(())
     }
@@ -230,7 +206,10 @@ impl Agent {
                 "MESOS_CHECKPOINT",
                 if checkpoint { "1" } else { "0" }.to_owned(),
             ),
-            ("MESOS_RECOVERY_TIMEOUT", "15mins".to_owned()),
+            (
+                "MESOS_RECOVERY_TIMEOUT",
+                mesos_proto::duration::format_duration(self.flags.recovery_timeout),
+            ),
             (
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
                 mesos_proto::duration::format_duration(self.flags.executor_shutdown_grace_period),
@@ -263,8 +242,6 @@ impl Agent {
         let mut report = Report::default();
         let agent_id = self.info.id.clone().unwrap_or_default();
         for ((framework_id, _), executor) in &self.executors {
-            let executor_id =
-                (!executor.is_command_executor()).then(|| executor.info.executor_id.clone());
             let launched = executor
                 .launched
                 .values()
@@ -274,19 +251,10 @@ impl Agent {
                 .iter()
                 .map(|task| (task, TaskState::TASK_STAGING));
             for (task, state) in launched.chain(queued) {
-                report.tasks.push(Task {
-                    name: task.name.clone(),
-                    task_id: task.task_id.clone(),
-                    framework_id: framework_id.clone(),
-                    executor_id: executor_id.clone(),
-                    agent_id: agent_id.clone(),
-                    state,
-                    resources: task.resources.clone(),
-                    labels: task.labels.clone(),
-                    ..Default::default()
-                });
+                let task = executor.task(task, state, framework_id, &agent_id);
+                report.tasks.push(task);
             }
-            if executor_id.is_some() {
+            if !executor.is_command_executor() {
                 report.executors.push(executor.info.clone());
             }
             if !report
@@ -309,11 +277,16 @@ impl Agent {
     ) {
         let key = (message.framework_id, message.executor_id);
         let (slave_id, slave_info) = (self.info.id.clone().unwrap_or_default(), self.info.clone());
-        let Some(executor) = self.executors.get_mut(&key).filter(|e| e.pid.is_none()) else {
+        let Some(executor) = self
+            .executors
+            .get_mut(&key)
+            .filter(|e| e.state == ExecutorState::Registering)
+        else {
             return tracing::warn!(%from, executor_id = %key.1, "Ignoring registration of an unknown or registered executor");
         };
         tracing::info!(framework_id = %key.0, executor_id = %key.1, %from, "Executor registered");
         executor.pid = Some(from.clone());
+        executor.state = ExecutorState::Running;
         ctx.link(&from);
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
@@ -326,24 +299,45 @@ impl Agent {
         for task in std::mem::take(&mut executor.queued) {
             executor.deliver(task, &from, ctx);
         }
+        if let Some(executor) = self.executors.get(&key) {
+            self.checkpoint_libprocess_pid(&key, executor);
+        }
     }
 
-    fn executor_registration_timeout(&mut self, key: &ExecutorKey) {
-        if let Some(executor) = self.executors.get(key).filter(|e| e.pid.is_none()) {
+    fn executor_registration_timeout(&mut self, key: &ExecutorKey, ctx: &mut Context<Self>) {
+        let registering = self
+            .executors
+            .get(key)
+            .is_some_and(|e| e.state == ExecutorState::Registering);
+        if registering {
             tracing::warn!(executor_id = %key.1, "Executor did not register in time; destroying it");
-            let _ = launcher::kill_group(executor.os_pid);
+            let termination = Termination {
+                state: TaskState::TASK_FAILED,
+                reason: StatusReason::REASON_EXECUTOR_REGISTRATION_TIMEOUT,
+                message: "Executor did not register in time".to_owned(),
+            };
+            self.destroy_executor(key, termination, ctx);
         }
     }
 
     /// StatusUpdateMessage, from an executor: checked, handed to the status update
     /// manager, and acknowledged to the executor once the manager has it.
-    pub(super) fn executor_status_update(
+    pub(super) fn status_update(
         &mut self,
         from: Pid,
         message: StatusUpdateMessage,
         ctx: &mut Context<Self>,
     ) {
-        let mut update = message.update;
+        self.executor_status_update(from, message.update, ctx);
+    }
+
+    /// An update from the executor at `from`, live or replayed at re-registration.
+    pub(super) fn executor_status_update(
+        &mut self,
+        from: Pid,
+        mut update: StatusUpdate,
+        ctx: &mut Context<Self>,
+    ) {
         let key = (
             update.framework_id.clone(),
             update.executor_id.clone().unwrap_or_default(),
@@ -365,13 +359,22 @@ impl Agent {
         self.accept_update(update, Some(from), ctx);
     }
 
-    /// Hands an update to the manager; `executor` gets the acknowledgement once it did.
+    /// Hands an update to the manager (with its checkpoint file, for checkpointing
+    /// frameworks); `executor` gets the acknowledgement once the manager has it.
     fn accept_update(
         &mut self,
         update: StatusUpdate,
         executor: Option<Pid>,
         ctx: &mut Context<Self>,
     ) {
+        let key = (
+            update.framework_id.clone(),
+            update.executor_id.clone().unwrap_or_default(),
+        );
+        let checkpoint = self
+            .executors
+            .get(&key)
+            .and_then(|e| self.task_updates_path(&key, e, &update.status.task_id));
         let Some(manager) = self.manager.clone() else {
             return;
         };
@@ -382,7 +385,7 @@ impl Agent {
             uuid: update.status.uuid.clone().unwrap_or_default(),
         };
         let accepted = libproc::dispatch(&manager, move |manager, ctx| {
-            manager.update(update, None, ctx)
+            manager.update(update, checkpoint, ctx)
         });
         ctx.defer(accepted, move |_agent: &mut Agent, result, ctx| {
             match (result, executor) {
@@ -397,7 +400,7 @@ impl Agent {
     }
 
     /// Sends an update the agent generates itself (source SOURCE_SLAVE).
-    fn send_update(
+    pub(super) fn send_update(
         &mut self,
         framework_id: &FrameworkId,
         status: TaskStatus,
@@ -415,7 +418,7 @@ impl Agent {
         self.accept_update(update, None, ctx);
     }
 
-    fn agent_status(
+    pub(super) fn agent_status(
         &self,
         task_id: &TaskId,
         executor_id: Option<&ExecutorId>,
@@ -480,9 +483,7 @@ impl Agent {
             return;
         }
         let found = self.executors.iter_mut().find(|((framework_id, _), e)| {
-            framework_id == &message.framework_id
-                && (e.launched.contains_key(&message.task_id)
-                    || e.queued.iter().any(|t| t.task_id == message.task_id))
+            framework_id == &message.framework_id && e.has_task(&message.task_id)
         });
         let Some(((_, executor_id), executor)) = found else {
             return tracing::warn!(task_id = %message.task_id, "Ignoring a kill of an unknown task");
@@ -503,49 +504,6 @@ impl Agent {
                 );
                 self.send_update(&message.framework_id, status, ctx);
             }
-        }
-    }
-
-    /// The executor's process ended: its unfinished tasks fail, and the master hears
-    /// of a custom executor's end.
-    fn executor_exited(
-        &mut self,
-        key: &ExecutorKey,
-        status: Option<ExitStatus>,
-        ctx: &mut Context<Self>,
-    ) {
-        let Some(executor) = self.executors.remove(key) else {
-            return;
-        };
-        let described = status.map_or_else(|| "unknown".to_owned(), launcher::describe_exit);
-        tracing::info!(executor_id = %key.1, status = %described, "Executor exited");
-        let unfinished: Vec<TaskId> = executor
-            .launched
-            .iter()
-            .filter(|(_, (_, state))| !state.is_terminal())
-            .map(|(id, _)| id.clone())
-            .chain(executor.queued.iter().map(|t| t.task_id.clone()))
-            .collect();
-        for task_id in unfinished {
-            let message = format!("Executor terminated: {described}");
-            let status = self.agent_status(
-                &task_id,
-                Some(&key.1),
-                TaskState::TASK_FAILED,
-                StatusReason::REASON_EXECUTOR_TERMINATED,
-                &message,
-            );
-            self.send_update(&key.0, status, ctx);
-        }
-        if !executor.is_command_executor() {
-            let wait_status = status.map_or(-1, |s| s.into_raw());
-            let exited = ExitedExecutorMessage {
-                slave_id: self.info.id.clone().unwrap_or_default(),
-                framework_id: key.0.clone(),
-                executor_id: key.1.clone(),
-                status: wait_status,
-            };
-            ctx.send(&self.master, exited);
         }
     }
 }

@@ -1,0 +1,303 @@
+//! Recovery after an agent restart (Mesos's `Slave::recover`): the agent takes back
+//! its id, rebuilds its executors and their tasks from the checkpoints, replays each
+//! task's status update stream into the manager, and asks every live executor to
+//! reconnect (`ReconnectExecutorMessage`). It registers with the master only once
+//! every executor re-registered or `--executor_reregistration_timeout` passed, so the
+//! master hears one consistent report; executors that did not make it are destroyed.
+//!
+//! `--recover=cleanup` destroys every recovered executor instead, and the agent exits.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use libproc::{Context, Pid};
+use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, TaskInfo, TaskState};
+use mesos_proto::messages::{
+    ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage,
+};
+use mesos_proto::FrameworkId;
+
+use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
+use super::{Agent, State};
+use crate::flags::Recover;
+use crate::state::{AgentState, RunState, StatusUpdateRecord, TaskRecoveryState};
+use crate::status_update_manager::UpdateStream;
+
+/// What `start` found in the work dir, handed to the agent.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The checkpoints.
+    pub state: AgentState,
+    /// Whether the machine rebooted since they were written: no executor survived.
+    pub rebooted: bool,
+}
+
+impl Agent {
+    /// Rebuilds the executors of the checkpoints, then waits for the live ones.
+    pub(super) fn recover(&mut self, recovered: Recovered, ctx: &mut Context<Self>) {
+        let Recovered { state, rebooted } = recovered;
+        tracing::info!(agent_id = %state.id, frameworks = state.frameworks.len(), rebooted, "Recovering");
+        self.info.id = Some(state.id);
+        for framework in state.frameworks {
+            let Some(info) = framework.info else {
+                continue;
+            };
+            for executor in framework.executors {
+                let (Some(executor_info), Some(run)) = (
+                    executor.info,
+                    executor.runs.into_iter().find(|run| !run.completed),
+                ) else {
+                    continue;
+                };
+                let context = (framework.id.clone(), info.clone(), framework.pid.clone());
+                self.recover_executor(context, executor_info, run, rebooted, ctx);
+            }
+        }
+        if self.flags.recover == Recover::Cleanup {
+            return self.cleanup(ctx);
+        }
+        if self.reconnecting() {
+            ctx.delay(
+                self.flags.executor_reregistration_timeout,
+                Agent::reregistration_timeout,
+            );
+        } else {
+            self.recovered(ctx);
+        }
+    }
+
+    fn recover_executor(
+        &mut self,
+        (framework_id, framework, framework_pid): (FrameworkId, FrameworkInfo, Option<String>),
+        info: ExecutorInfo,
+        run: RunState,
+        rebooted: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let key = (framework_id, info.executor_id.clone());
+        let agent_id = self.agent_id();
+        let mut executor = Executor {
+            info,
+            framework,
+            framework_pid: framework_pid.filter(|pid| !pid.is_empty()),
+            container_id: run.container_id.clone(),
+            directory: Default::default(),
+            os_pid: run.forked_pid.unwrap_or(0),
+            pid: None,
+            state: ExecutorState::Reconnecting,
+            queued: Vec::new(),
+            launched: BTreeMap::new(),
+            termination: None,
+        };
+        executor.directory = crate::paths::sandbox(
+            &self.flags.work_dir,
+            &agent_id,
+            &key.0,
+            &key.1,
+            &executor.container_id,
+        )
+        .unwrap_or_default();
+        for task in run.tasks {
+            self.recover_task(&key, &mut executor, task);
+        }
+        let libprocess_pid: Option<Pid> = run.libprocess_pid.and_then(|pid| pid.parse().ok());
+        let alive = !rebooted && run.forked_pid.is_some_and(process_alive);
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, alive, tasks = executor.launched.len(), "Recovered executor");
+        self.executors.insert(key.clone(), executor);
+        match (alive, libprocess_pid) {
+            (true, Some(pid)) => {
+                self.watch_recovered(&key, ctx);
+                ctx.send(&pid, ReconnectExecutorMessage { slave_id: agent_id });
+            }
+            (true, None) => {
+                self.watch_recovered(&key, ctx);
+                let message = "Executor had not registered when the agent stopped";
+                self.destroy_executor(
+                    &key,
+                    lost(
+                        StatusReason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+                        message,
+                    ),
+                    ctx,
+                );
+            }
+            (false, _) => {
+                let message = "Executor did not survive the agent restart";
+                if let Some(executor) = self.executors.get_mut(&key) {
+                    executor.termination =
+                        Some(lost(StatusReason::REASON_SLAVE_RESTARTED, message));
+                }
+                self.executor_exited(&key, None, ctx);
+            }
+        }
+    }
+
+    /// Rebuilds one task: its checkpointed record, and its update stream for the
+    /// manager, which resends what the master has not acknowledged.
+    fn recover_task(&self, key: &ExecutorKey, executor: &mut Executor, task: TaskRecoveryState) {
+        let Some(record) = task.task else {
+            return;
+        };
+        let latest = task
+            .records
+            .iter()
+            .rev()
+            .find_map(|record| match record {
+                StatusUpdateRecord::Update(update) => Some(update.status.state),
+                StatusUpdateRecord::Ack(_) => None,
+            })
+            .unwrap_or(record.state);
+        let path = self.task_updates_path(key, executor, &record.task_id);
+        let mut stream = UpdateStream::new(key.0.clone(), record.task_id.clone(), path);
+        if let Err(error) = stream.replay(task.records) {
+            tracing::warn!(task_id = %record.task_id, %error, "Could not replay a task's status updates");
+        } else if let Some(manager) = &self.manager {
+            drop(libproc::dispatch(manager, move |manager, _| {
+                manager.recover(stream)
+            }));
+        }
+        let info = TaskInfo {
+            name: record.name,
+            task_id: record.task_id.clone(),
+            agent_id: record.agent_id,
+            resources: record.resources,
+            labels: record.labels,
+            ..Default::default()
+        };
+        executor.launched.insert(record.task_id, (info, latest));
+    }
+
+    /// A recovered executor is not the agent's child: its end is noticed by polling.
+    fn watch_recovered(&self, key: &ExecutorKey, ctx: &mut Context<Self>) {
+        let Some(executor) = self.executors.get(key) else {
+            return;
+        };
+        let (os_pid, watched) = (executor.os_pid, key.clone());
+        ctx.defer(
+            async move {
+                while process_alive(os_pid) {
+                    tokio::time::sleep(RECOVERED_POLL_INTERVAL).await;
+                }
+            },
+            move |agent: &mut Agent, (), ctx| agent.executor_exited(&watched, None, ctx),
+        );
+    }
+
+    fn reconnecting(&self) -> bool {
+        self.executors
+            .values()
+            .any(|e| e.state == ExecutorState::Reconnecting)
+    }
+
+    /// ReregisterExecutorMessage: a recovered executor is back, with the tasks and
+    /// updates it holds; updates the agent had not checkpointed are accepted now.
+    pub(super) fn reregister_executor(
+        &mut self,
+        from: Pid,
+        message: ReregisterExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let key = (message.framework_id, message.executor_id);
+        let Some(executor) = self
+            .executors
+            .get_mut(&key)
+            .filter(|e| e.state == ExecutorState::Reconnecting)
+        else {
+            return tracing::warn!(%from, executor_id = %key.1, "Ignoring re-registration of an executor that is not reconnecting");
+        };
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, %from, "Executor re-registered");
+        executor.pid = Some(from.clone());
+        executor.state = ExecutorState::Running;
+        for task in message.tasks {
+            executor
+                .launched
+                .entry(task.task_id.clone())
+                .or_insert((task, TaskState::TASK_STAGING));
+        }
+        ctx.link(&from);
+        let reregistered = ExecutorReregisteredMessage {
+            slave_id: self.agent_id(),
+            slave_info: self.info.clone(),
+        };
+        ctx.send(&from, reregistered);
+        for update in message.updates {
+            self.executor_status_update(from.clone(), update, ctx);
+        }
+        if self.state == State::Recovering && !self.reconnecting() {
+            self.recovered(ctx);
+        }
+    }
+
+    /// Executors that did not re-register in time are destroyed.
+    fn reregistration_timeout(&mut self, ctx: &mut Context<Self>) {
+        let late: Vec<ExecutorKey> = self
+            .executors
+            .iter()
+            .filter(|(_, e)| e.state == ExecutorState::Reconnecting)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in late {
+            tracing::warn!(executor_id = %key.1, "Executor did not re-register in time; destroying it");
+            let message = "Executor did not re-register after the agent restarted";
+            self.destroy_executor(
+                &key,
+                lost(
+                    StatusReason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+                    message,
+                ),
+                ctx,
+            );
+        }
+        if self.state == State::Recovering {
+            self.recovered(ctx);
+        }
+    }
+
+    /// Recovery is over: register with the master (as the same agent).
+    fn recovered(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(executors = self.executors.len(), "Finished recovery");
+        self.detected(ctx);
+    }
+
+    /// `--recover=cleanup`: every recovered executor is destroyed, then the agent stops.
+    fn cleanup(&mut self, ctx: &mut Context<Self>) {
+        let keys: Vec<ExecutorKey> = self.executors.keys().cloned().collect();
+        tracing::info!(
+            executors = keys.len(),
+            "Cleaning up recovered executors, then exiting"
+        );
+        for key in keys {
+            let message = "The agent was restarted with --recover=cleanup";
+            self.destroy_executor(
+                &key,
+                lost(StatusReason::REASON_SLAVE_RESTARTED, message),
+                ctx,
+            );
+        }
+        self.state = State::Terminating;
+        self.terminate_when_idle(ctx);
+    }
+}
+
+/// How often the agent checks whether a recovered executor still lives.
+const RECOVERED_POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Whether `pid` names a live process (a zombie of another parent counts as gone).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    match procfs::process::Process::new(pid).and_then(|p| p.stat()) {
+        Ok(stat) => stat.state != 'Z' && stat.state != 'X',
+        Err(_) => false,
+    }
+}
+
+/// The termination of an executor the agent lost track of: its tasks are lost.
+fn lost(reason: StatusReason, message: &str) -> Termination {
+    Termination {
+        state: TaskState::TASK_LOST,
+        reason,
+        message: message.to_owned(),
+    }
+}
