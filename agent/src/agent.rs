@@ -14,7 +14,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use libproc::http::{Reply, Request, Response};
 use libproc::{Context, Pid, Process, RemoteConnection, Timer};
 use mesos_proto::mesos::{AgentCapability, AgentCapabilityType, AgentInfo};
 use mesos_proto::messages::{
@@ -22,19 +21,23 @@ use mesos_proto::messages::{
     ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage, UpdateFrameworkMessage,
 };
 use mesos_proto::{AgentId, FrameworkId};
-use serde_json::json;
 
 use crate::flags::Flags;
+use crate::metrics::{Metrics, Snapshot};
 use crate::status_update_manager::StatusUpdateManager;
 
 mod checkpoint;
 mod executor;
+mod framework_messages;
+mod http;
 mod recovery;
 mod tasks;
 mod termination;
 
 pub use recovery::Recovered;
 
+/// How often the gauges are refreshed.
+const METRICS_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest wait between registration attempts.
 const MAX_REGISTRATION_BACKOFF: Duration = Duration::from_secs(60);
 /// How long the master may go without pinging before it counts as lost, until it
@@ -74,6 +77,8 @@ pub struct Agent {
     manager: Option<libproc::Addr<StatusUpdateManager>>,
     /// What `start` recovered, until `initialize` adopts it.
     recovered: Option<Recovered>,
+    recovery_errors: u32,
+    metrics: Metrics,
 }
 
 impl Agent {
@@ -92,7 +97,9 @@ impl Agent {
             executors: std::collections::HashMap::new(),
             terminating_frameworks: std::collections::HashSet::new(),
             manager: None,
+            recovery_errors: recovered.as_ref().map_or(0, |r| r.state.errors),
             recovered,
+            metrics: Metrics,
         }
     }
 
@@ -312,32 +319,45 @@ impl Agent {
         }
     }
 
-    /// `/state`: the agent as Mesos's `/slave(1)/state` shows it.
-    fn state_endpoint(&mut self, _request: Request, ctx: &mut Context<Self>) -> Reply {
-        let secs = |time: SystemTime| {
-            time.duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64())
+    /// Sets the `slave/*` gauges from the agent's state, and again in a second.
+    fn refresh_metrics(&mut self, ctx: &mut Context<Self>) {
+        let mut snapshot = Snapshot {
+            registered: self.state == State::Running,
+            uptime_secs: self.start_time.elapsed().unwrap_or_default().as_secs_f64(),
+            total: self.info.resources.clone(),
+            recovery_errors: self.recovery_errors,
+            ..Snapshot::default()
         };
-        let attributes: serde_json::Map<String, serde_json::Value> = self
-            .info
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), a.value.to_json()))
-            .collect();
-        Response::json(&json!({
-            "version": mesos_proto::MESOS_VERSION,
-            "start_time": secs(self.start_time),
-            "id": self.info.id.as_ref().map(|id| id.as_str()),
-            "pid": ctx.pid().to_string(),
-            "hostname": self.info.hostname,
-            "resources": self.info.resources.to_flat_json(),
-            "attributes": attributes,
-            "master_hostname": self.master.addr.ip().to_string(),
-            "flags": self.flags.to_json()["flags"],
-            "frameworks": [],
-            "completed_frameworks": [],
-        }))
-        .into()
+        let mut frameworks = std::collections::HashSet::new();
+        let mut tasks: std::collections::HashMap<mesos_proto::mesos::TaskState, usize> =
+            std::collections::HashMap::new();
+        for ((framework_id, _), executor) in &self.executors {
+            frameworks.insert(framework_id);
+            match executor.state {
+                executor::ExecutorState::Registering | executor::ExecutorState::Reconnecting => {
+                    snapshot.executors_registering += 1
+                }
+                executor::ExecutorState::Running => snapshot.executors_running += 1,
+                executor::ExecutorState::Terminating => snapshot.executors_terminating += 1,
+            }
+            snapshot.used += &executor.info.resources;
+            for (task, state) in executor.launched.values() {
+                *tasks.entry(*state).or_default() += 1;
+                if !state.is_terminal() {
+                    snapshot.used += &task.resources;
+                }
+            }
+            for task in &executor.queued {
+                *tasks
+                    .entry(mesos_proto::mesos::TaskState::TASK_STAGING)
+                    .or_default() += 1;
+                snapshot.used += &task.resources;
+            }
+        }
+        snapshot.frameworks_active = frameworks.len();
+        snapshot.tasks = tasks.into_iter().collect();
+        crate::metrics::publish(&snapshot);
+        ctx.delay(METRICS_REFRESH_INTERVAL, Agent::refresh_metrics);
     }
 
     /// The agent's state with its master, for tests and endpoints.
@@ -371,20 +391,16 @@ impl Process for Agent {
         ctx.install(Agent::shutdown_framework);
         ctx.install(Agent::shutdown_executor_message);
         ctx.install(Agent::update_framework);
+        ctx.install(Agent::framework_to_executor);
         // From executors.
         ctx.install(Agent::register_executor);
         ctx.install(Agent::reregister_executor);
         ctx.install(Agent::status_update);
+        ctx.install(Agent::executor_to_framework);
         self.manager = tasks::start_manager(ctx.addr());
 
-        ctx.route("/state", Agent::state_endpoint);
-        ctx.route("/state.json", Agent::state_endpoint);
-        ctx.route("/flags", |agent: &mut Agent, _, _| {
-            Response::json(&agent.flags.to_json()).into()
-        });
-        ctx.route("/health", |_: &mut Agent, _, _| {
-            Response::new(http::StatusCode::OK, "text/plain", "").into()
-        });
+        Agent::route_endpoints(ctx);
+        self.refresh_metrics(ctx);
         match self.recovered.take() {
             Some(recovered) => self.recover(recovered, ctx),
             None => self.detected(ctx),

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod attributes;
 pub mod flags;
 pub mod launcher;
+pub mod metrics;
 pub mod paths;
 pub mod resources;
 mod start;

@@ -170,3 +170,30 @@ async fn a_running_task_is_reported_to_a_restarted_master() {
     assert_eq!(framework["tasks"][0]["id"], "sleeper");
     assert_eq!(state["slaves"][0]["id"], cluster.offer.agent_id.as_str());
 }
+
+#[tokio::test]
+async fn the_agent_shows_a_running_task_in_its_state_and_metrics() {
+    let cluster = cluster("state", &[]).await;
+    let updates = cluster.next_update();
+    cluster.launch("shown", "sleep 1000").await;
+    cluster
+        .updates_until(updates, TaskState::TASK_RUNNING)
+        .await;
+    let agent = libproc::Pid::new("slave(1)", cluster.master.addr);
+    let state = get_json(&agent, "/slave(1)/state").await;
+    let executor = &state["frameworks"][0]["executors"][0];
+    assert_eq!(state["frameworks"][0]["id"], cluster.framework_id.as_str());
+    assert_eq!(executor["tasks"][0]["id"], "shown");
+    assert_eq!(executor["tasks"][0]["state"], "TASK_RUNNING");
+    let directory = executor["directory"].as_str().unwrap_or_default();
+    assert!(std::path::Path::new(directory).join("stdout").exists());
+    eventually("the agent's gauges", || async {
+        let metrics = get_json(&agent, "/metrics/snapshot").await;
+        let shown = metrics["slave/tasks_running"] == 1.0
+            && metrics["slave/registered"] == 1.0
+            && metrics["slave/executors_running"] == 1.0
+            && metrics["slave/cpus_used"].as_f64() > Some(0.0);
+        shown.then_some(())
+    })
+    .await;
+}

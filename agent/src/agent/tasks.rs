@@ -23,7 +23,7 @@ use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
 use super::Agent;
 use crate::launcher::{self, LaunchSpec};
 use crate::paths;
-use crate::status_update_manager::StatusUpdateManager;
+use crate::status_update_manager::{Accepted, StatusUpdateManager};
 
 /// What a re-registering agent reports: its tasks, custom executors and frameworks.
 #[derive(Debug, Default)]
@@ -347,11 +347,14 @@ impl Agent {
             .get_mut(&key)
             .filter(|e| e.pid.as_ref() == Some(&from))
         else {
+            self.metrics.invalid_status_update();
             return tracing::warn!(%from, "Ignoring a status update from a pid that is not the executor's");
         };
         if update.status.uuid.is_none() || update.status.state == TaskState::TASK_STAGING {
+            self.metrics.invalid_status_update();
             return tracing::warn!(%from, "Ignoring a status update without uuid or in TASK_STAGING");
         }
+        self.metrics.valid_status_update();
         update.status.source = Some(StatusSource::SOURCE_EXECUTOR);
         if let Some((_, state)) = executor.launched.get_mut(&update.status.task_id) {
             *state = update.status.state;
@@ -384,10 +387,15 @@ impl Agent {
             task_id: update.status.task_id.clone(),
             uuid: update.status.uuid.clone().unwrap_or_default(),
         };
+        let update_state = update.status.state;
         let accepted = libproc::dispatch(&manager, move |manager, ctx| {
             manager.update(update, checkpoint, ctx)
         });
-        ctx.defer(accepted, move |_agent: &mut Agent, result, ctx| {
+        let state = update_state;
+        ctx.defer(accepted, move |agent: &mut Agent, result, ctx| {
+            if matches!(result, Ok(Ok(Accepted::Queued))) {
+                agent.metrics.task_terminal(state);
+            }
             match (result, executor) {
                 (Ok(Ok(_)), Some(executor)) => ctx.send(&executor, ack),
                 (Ok(Ok(_)), None) => {}

@@ -163,6 +163,7 @@ impl Agent {
         };
         let described = status.map_or_else(|| "unknown".to_owned(), launcher::describe_exit);
         tracing::info!(framework_id = %key.0, executor_id = %key.1, status = %described, "Executor exited");
+        self.metrics.executor_terminated();
         let termination = executor.termination.clone().unwrap_or_else(|| Termination {
             state: TaskState::TASK_FAILED,
             reason: StatusReason::REASON_EXECUTOR_TERMINATED,

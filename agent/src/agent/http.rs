@@ -1,0 +1,132 @@
+//! The agent's own endpoints: `/state` (and `/state.json`), `/flags`, `/health`, in
+//! the JSON shapes of Mesos's `/slave(1)/...`, so that tools and the web UI read them
+//! unchanged.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use libproc::http::{Reply, Request, Response};
+use libproc::Context;
+use mesos_proto::mesos::TaskState;
+use serde_json::{json, Value};
+
+use super::executor::{Executor, ExecutorKey};
+use super::Agent;
+
+impl Agent {
+    /// Routes the endpoints.
+    pub(super) fn route_endpoints(ctx: &mut Context<Self>) {
+        ctx.route("/state", Agent::state_endpoint);
+        ctx.route("/state.json", Agent::state_endpoint);
+        ctx.route("/flags", |agent: &mut Agent, _, _| {
+            Response::json(&agent.flags.to_json()).into()
+        });
+        ctx.route("/health", |_: &mut Agent, _, _| {
+            Response::new(http::StatusCode::OK, "text/plain", "").into()
+        });
+    }
+
+    /// `/state`: the agent, its frameworks, their executors and tasks.
+    fn state_endpoint(&mut self, _request: Request, ctx: &mut Context<Self>) -> Reply {
+        let attributes: serde_json::Map<String, Value> = self
+            .info
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.value.to_json()))
+            .collect();
+        Response::json(&json!({
+            "version": mesos_proto::MESOS_VERSION,
+            "start_time": secs(self.start_time),
+            "id": self.info.id.as_ref().map(|id| id.as_str()),
+            "pid": ctx.pid().to_string(),
+            "hostname": self.info.hostname,
+            "resources": self.info.resources.to_flat_json(),
+            "attributes": attributes,
+            "master_hostname": self.master.addr.ip().to_string(),
+            "flags": self.flags.to_json()["flags"],
+            "frameworks": self.frameworks_json(),
+            "completed_frameworks": [],
+        }))
+        .into()
+    }
+
+    /// Each framework with executors here, with its executors.
+    fn frameworks_json(&self) -> Vec<Value> {
+        let mut frameworks: BTreeMap<&str, (Value, Vec<Value>)> = BTreeMap::new();
+        for (key, executor) in &self.executors {
+            let framework = &executor.framework;
+            let entry = frameworks.entry(key.0.as_str()).or_insert_with(|| {
+                let model = json!({
+                    "id": key.0.as_str(),
+                    "name": framework.name,
+                    "user": framework.user,
+                    "hostname": framework.hostname,
+                    "failover_timeout": framework.failover_timeout.unwrap_or(0.0),
+                    "checkpoint": framework.checkpoint.unwrap_or(false),
+                    "role": framework.roles.first().cloned().unwrap_or_else(|| "*".to_owned()),
+                    "roles": framework.roles,
+                });
+                (model, Vec::new())
+            });
+            entry.1.push(self.executor_json(key, executor));
+        }
+        frameworks
+            .into_values()
+            .map(|(mut model, executors)| {
+                model["executors"] = executors.into();
+                model["completed_executors"] = json!([]);
+                model
+            })
+            .collect()
+    }
+
+    fn executor_json(&self, key: &ExecutorKey, executor: &Executor) -> Value {
+        let agent_id = self.agent_id();
+        let task = |info, state: TaskState| {
+            let task = executor.task(info, state, &key.0, &agent_id);
+            json!({
+                "id": task.task_id.as_str(),
+                "name": task.name,
+                "framework_id": key.0.as_str(),
+                "executor_id": task.executor_id.as_ref().map_or("", |id| id.as_str()),
+                "slave_id": agent_id.as_str(),
+                "state": format!("{:?}", task.state),
+                "resources": task.resources.to_flat_json(),
+            })
+        };
+        let tasks: Vec<Value> = executor
+            .launched
+            .values()
+            .filter(|(_, state)| !state.is_terminal())
+            .map(|(info, state)| task(info, *state))
+            .collect();
+        let completed: Vec<Value> = executor
+            .launched
+            .values()
+            .filter(|(_, state)| state.is_terminal())
+            .map(|(info, state)| task(info, *state))
+            .collect();
+        let queued: Vec<Value> = executor
+            .queued
+            .iter()
+            .map(|info| task(info, TaskState::TASK_STAGING))
+            .collect();
+        json!({
+            "id": key.1.as_str(),
+            "name": executor.info.name.clone().unwrap_or_default(),
+            "source": "",
+            "container": executor.container_id.as_str(),
+            "directory": executor.directory.display().to_string(),
+            "resources": executor.info.resources.to_flat_json(),
+            "framework_id": key.0.as_str(),
+            "tasks": tasks,
+            "queued_tasks": queued,
+            "completed_tasks": completed,
+        })
+    }
+}
+
+fn secs(time: SystemTime) -> f64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
