@@ -1,6 +1,7 @@
 //! `mesos-bench`: the macro benchmarks, one subcommand per workload. Each prints its
 //! figures and ends with one line of JSON. Build with `--release`.
 
+mod agent_launch;
 mod allocator;
 mod codec;
 mod pingpong;
@@ -48,6 +49,8 @@ enum Workload {
     Codec(codec::Args),
     /// The master's allocator: Mesos's DeclineOffers workload.
     Allocator(allocator::Args),
+    /// Launch and finish many `true` tasks on one agent through the real master.
+    AgentLaunch(agent_launch::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
         Workload::LibprocSpawnOnce { processes } => spawn::run_once(processes),
         Workload::Codec(args) => codec::run(args),
         Workload::Allocator(args) => allocator::run(args),
+        Workload::AgentLaunch(args) => agent_launch::run(args),
     }
 }
 
