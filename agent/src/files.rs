@@ -13,8 +13,8 @@
 //! - `download?path=P`: the bytes, streamed in chunks as the client takes them;
 //! - `debug`: the attached map.
 //!
-//! Every answer but `debug` takes `jsonp=callback`, as Mesos does (restricted to
-//! identifier characters, so it cannot inject script). Paths resolve through
+//! The JSON answers take `jsonp=callback`, as Mesos's do (restricted to identifier
+//! characters, so it cannot inject script). Paths resolve through
 //! [`resolve`]: a path outside the attachments, through `..` or a symlink, answers
 //! `404` exactly as a missing file does. File system work runs on blocking threads,
 //! never in the process.
