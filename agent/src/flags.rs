@@ -12,6 +12,18 @@ fn duration(text: &str) -> Result<Duration, String> {
     mesos_proto::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
+/// `--gc_disk_headroom`: a fraction of the disk, so it must lie in [0, 1].
+fn fraction(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 1"))
+    }
+}
+
 fn serialize_duration<S: serde::Serializer>(
     value: &Duration,
     serializer: S,
@@ -93,6 +105,19 @@ pub struct Flags {
     /// Where `mesos-executor` is; the directory of this binary when unset.
     #[arg(long, env = "MESOS_LAUNCHER_DIR")]
     pub launcher_dir: Option<PathBuf>,
+    /// How long a finished executor's or framework's sandbox is kept before the
+    /// garbage collector removes it; less when the disk fills up.
+    #[arg(long, env = "MESOS_GC_DELAY", default_value = "1weeks", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub gc_delay: Duration,
+    /// The fraction of the disk to keep free: sandboxes are removed earlier the
+    /// closer usage gets to `1 - gc_disk_headroom`.
+    #[arg(long, env = "MESOS_GC_DISK_HEADROOM", default_value = "0.1", value_parser = fraction)]
+    pub gc_disk_headroom: f64,
+    /// How often the disk usage of `--work_dir` is checked, to prune sandboxes early.
+    #[arg(long, env = "MESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = duration)]
+    #[serde(serialize_with = "serialize_duration")]
+    pub disk_watch_interval: Duration,
     /// Log nothing to stderr.
     #[arg(long, env = "MESOS_QUIET", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub quiet: bool,
@@ -154,11 +179,39 @@ mod tests {
     }
 
     #[test]
+    fn garbage_collection_flags_have_mesos_defaults_and_show_in_json() {
+        let flags =
+            Flags::try_parse_from(["mesos-agent", "--master=m:1", "--work_dir=/w"]).unwrap();
+        assert_eq!(flags.gc_delay, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(flags.gc_disk_headroom, 0.1);
+        assert_eq!(flags.disk_watch_interval, Duration::from_secs(60));
+        let json = flags.to_json();
+        assert_eq!(json["flags"]["gc_delay"], "1weeks");
+        assert_eq!(json["flags"]["gc_disk_headroom"], "0.1");
+        assert_eq!(json["flags"]["disk_watch_interval"], "1mins");
+        let flags = Flags::try_parse_from([
+            "mesos-agent",
+            "--master=m:1",
+            "--work_dir=/w",
+            "--gc_delay=2days",
+            "--gc_disk_headroom=1",
+        ])
+        .unwrap();
+        assert_eq!(flags.gc_delay, Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(flags.gc_disk_headroom, 1.0);
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         for bad in [
             "--registration_backoff_factor=15",
             "--port=70000",
             "--recover=maybe",
+            "--gc_delay=7",
+            "--gc_disk_headroom=1.5",
+            "--gc_disk_headroom=-0.1",
+            "--gc_disk_headroom=NaN",
+            "--disk_watch_interval=often",
         ] {
             let args = ["mesos-agent", "--master=m:1", "--work_dir=/w", bad];
             assert!(Flags::try_parse_from(args).is_err(), "{bad}");

@@ -5,7 +5,9 @@
 
 pub mod agent;
 pub mod attributes;
+pub mod files;
 pub mod flags;
+pub mod gc;
 pub mod launcher;
 pub mod metrics;
 pub mod paths;
