@@ -323,7 +323,10 @@ impl SchedulerDriver for MesosSchedulerDriver {
     fn stop(&self, failover: bool) -> Status {
         let mut state = self.state();
         tracing::info!(failover, "Asked to stop the driver");
-        if !matches!(state.status, Status::DRIVER_RUNNING | Status::DRIVER_ABORTED) {
+        if !matches!(
+            state.status,
+            Status::DRIVER_RUNNING | Status::DRIVER_ABORTED
+        ) {
             return state.status;
         }
         self.shared.running.store(false, Ordering::SeqCst);
@@ -426,8 +429,7 @@ impl SchedulerDriver for MesosSchedulerDriver {
     }
 
     fn acknowledge_status_update(&self, status: TaskStatus) -> Status {
-        if self.shared.implicit_acknowledgements && self.state().status == Status::DRIVER_RUNNING
-        {
+        if self.shared.implicit_acknowledgements && self.state().status == Status::DRIVER_RUNNING {
             return self.refuse_acknowledgement();
         }
         self.dispatch(move |process, ctx| process.acknowledge_status_update(status, ctx))

@@ -29,8 +29,8 @@ use mesos_proto::messages::{
     ResourceOffersMessage, StatusUpdateMessage,
 };
 use mesos_proto::scheduler::{
-    Accept, Acknowledge, Call, CallType, Decline, FrameworkMessage, Kill, Reconcile,
-    ReconcileTask, Requests, Subscribe,
+    Accept, Acknowledge, Call, CallType, Decline, FrameworkMessage, Kill, Reconcile, ReconcileTask,
+    Requests, Subscribe,
 };
 use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 
@@ -140,7 +140,10 @@ impl SchedulerProcess {
             if this.is_running() {
                 handler(this, from, message, ctx);
             } else {
-                tracing::debug!(name = M::NAME, "Ignoring a message: the driver is not running");
+                tracing::debug!(
+                    name = M::NAME,
+                    "Ignoring a message: the driver is not running"
+                );
             }
         });
     }
@@ -182,7 +185,10 @@ impl SchedulerProcess {
         f: impl FnOnce(&mut dyn Scheduler, &MesosSchedulerDriver),
     ) {
         match self.driver.upgrade() {
-            Some(shared) => f(self.scheduler.as_mut(), &MesosSchedulerDriver::from_shared(shared)),
+            Some(shared) => f(
+                self.scheduler.as_mut(),
+                &MesosSchedulerDriver::from_shared(shared),
+            ),
             None => ctx.terminate(),
         }
     }
@@ -242,7 +248,11 @@ impl SchedulerProcess {
             ctx.link(&master);
             self.linked = true;
         }
-        let framework_id = self.framework.id.clone().filter(|id| !id.as_str().is_empty());
+        let framework_id = self
+            .framework
+            .id
+            .clone()
+            .filter(|id| !id.as_str().is_empty());
         tracing::info!(%master, failover = self.failover, "Sending SUBSCRIBE");
         let subscribe = Call {
             kind: CallType::SUBSCRIBE,
@@ -344,16 +354,19 @@ impl SchedulerProcess {
             state = %status.state,
             "Received status update"
         );
-        let acknowledgement = status
-            .uuid
-            .clone()
-            .zip(status.agent_id.clone())
-            .map(|(uuid, agent_id)| Acknowledge {
-                agent_id,
-                task_id: status.task_id.clone(),
-                uuid,
-            });
-        self.callback(ctx, |scheduler, driver| scheduler.status_update(driver, status));
+        let acknowledgement =
+            status
+                .uuid
+                .clone()
+                .zip(status.agent_id.clone())
+                .map(|(uuid, agent_id)| Acknowledge {
+                    agent_id,
+                    task_id: status.task_id.clone(),
+                    uuid,
+                });
+        self.callback(ctx, |scheduler, driver| {
+            scheduler.status_update(driver, status)
+        });
         // The scheduler may have stopped or aborted the driver in the callback: then
         // the update stays unacknowledged, for the next scheduler to receive.
         if self.implicit_acknowledgements && self.is_running() {
@@ -389,7 +402,12 @@ impl SchedulerProcess {
             "Executor lost"
         );
         self.callback(ctx, |scheduler, driver| {
-            scheduler.executor_lost(driver, message.executor_id, message.slave_id, message.status)
+            scheduler.executor_lost(
+                driver,
+                message.executor_id,
+                message.slave_id,
+                message.status,
+            )
         });
     }
 
@@ -459,7 +477,10 @@ impl SchedulerProcess {
     /// Whether a request can go to the master; logs when it cannot.
     fn can_send(&self, what: &str) -> bool {
         if !self.connected {
-            tracing::debug!(request = what, "Ignoring a request: the master is disconnected");
+            tracing::debug!(
+                request = what,
+                "Ignoring a request: the master is disconnected"
+            );
         }
         self.connected
     }
@@ -543,7 +564,9 @@ impl SchedulerProcess {
             ..TaskStatus::default()
         };
         tracing::info!(task_id = %status.task_id, state = %status.state, "Task not launched: the master is disconnected");
-        self.callback(ctx, |scheduler, driver| scheduler.status_update(driver, status));
+        self.callback(ctx, |scheduler, driver| {
+            scheduler.status_update(driver, status)
+        });
     }
 
     pub(crate) fn decline_offer(
@@ -607,7 +630,11 @@ impl SchedulerProcess {
 
     /// An explicit acknowledgement. Not checked against `running`: acknowledgements
     /// asked for before a stop or abort still go out, as in Mesos.
-    pub(crate) fn acknowledge_status_update(&mut self, status: TaskStatus, ctx: &mut Context<Self>) {
+    pub(crate) fn acknowledge_status_update(
+        &mut self,
+        status: TaskStatus,
+        ctx: &mut Context<Self>,
+    ) {
         if !self.can_send("acknowledge status update") {
             return;
         }
@@ -620,7 +647,9 @@ impl SchedulerProcess {
                 },
                 ctx,
             ),
-            _ => tracing::debug!(task_id = %status.task_id, "No acknowledgement needed for an update without uuid or agent"),
+            _ => {
+                tracing::debug!(task_id = %status.task_id, "No acknowledgement needed for an update without uuid or agent")
+            }
         }
     }
 
@@ -694,7 +723,9 @@ fn registration_backoff_bound(max_backoff: Duration, framework: &FrameworkInfo) 
     }
 }
 
-fn launched_tasks(operations: &[OfferOperation]) -> impl Iterator<Item = &mesos_proto::mesos::TaskInfo> {
+fn launched_tasks(
+    operations: &[OfferOperation],
+) -> impl Iterator<Item = &mesos_proto::mesos::TaskInfo> {
     operations
         .iter()
         .filter(|operation| operation.kind == OperationType::LAUNCH)
@@ -724,16 +755,34 @@ mod tests {
     fn the_registration_backoff_is_bounded_by_a_minute_and_the_failover_timeout() {
         let mut framework = FrameworkInfo::default();
         let bound = |max, framework: &FrameworkInfo| registration_backoff_bound(max, framework);
-        assert_eq!(bound(Duration::from_secs(2), &framework), Duration::from_secs(2));
-        assert_eq!(bound(Duration::from_secs(128), &framework), Duration::from_secs(60));
+        assert_eq!(
+            bound(Duration::from_secs(2), &framework),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            bound(Duration::from_secs(128), &framework),
+            Duration::from_secs(60)
+        );
         framework.failover_timeout = Some(50.0);
-        assert_eq!(bound(Duration::from_secs(8), &framework), Duration::from_secs(5));
+        assert_eq!(
+            bound(Duration::from_secs(8), &framework),
+            Duration::from_secs(5)
+        );
         framework.failover_timeout = Some(0.0);
-        assert_eq!(bound(Duration::from_secs(8), &framework), Duration::from_secs(8));
+        assert_eq!(
+            bound(Duration::from_secs(8), &framework),
+            Duration::from_secs(8)
+        );
         framework.failover_timeout = Some(f64::NAN);
-        assert_eq!(bound(Duration::from_secs(8), &framework), Duration::from_secs(8));
+        assert_eq!(
+            bound(Duration::from_secs(8), &framework),
+            Duration::from_secs(8)
+        );
         framework.failover_timeout = Some(1e300);
-        assert_eq!(bound(Duration::from_secs(8), &framework), Duration::from_secs(8));
+        assert_eq!(
+            bound(Duration::from_secs(8), &framework),
+            Duration::from_secs(8)
+        );
     }
 
     #[test]
@@ -758,6 +807,9 @@ mod tests {
                 launch_group: None,
             },
         ];
-        assert_eq!(launched_task_ids(&operations), [TaskId::from("a"), TaskId::from("b")]);
+        assert_eq!(
+            launched_task_ids(&operations),
+            [TaskId::from("a"), TaskId::from("b")]
+        );
     }
 }
