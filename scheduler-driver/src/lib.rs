@@ -35,7 +35,8 @@
 //!     fn resource_offers(&mut self, driver: &dyn SchedulerDriver, offers: Vec<Offer>) {
 //!         let wanted = Resources::parse("cpus:0.1;mem:32", "*").unwrap();
 //!         for offer in offers {
-//!             if self.launched || !offer.resources.contains(&wanted) {
+//!             let mem = offer.resources.scalars().get("mem").map_or(0.0, |m| m.value());
+//!             if self.launched || mem < 32.0 {
 //!                 driver.decline_offer(offer.id, Filters::default());
 //!                 continue;
 //!             }
