@@ -11,6 +11,7 @@ use mesos_scheduler_driver::Status;
 
 /// The flags every example takes.
 #[derive(Debug, clap::Args)]
+#[command(rename_all = "snake_case")]
 pub(crate) struct ExampleFlags {
     /// The master: `host:port`, `master@ip:port` or `file:///path`.
     #[arg(long, env = "MESOS_EXAMPLE_MASTER")]
