@@ -29,7 +29,10 @@ const TASK_CPUS: f64 = 0.1;
 const TASK_ID: &str = "balloon";
 
 #[derive(Debug, Parser)]
-#[command(rename_all = "snake_case", about = "Runs a task that outgrows its memory limit, and expects it killed")]
+#[command(
+    rename_all = "snake_case",
+    about = "Runs a task that outgrows its memory limit, and expects it killed"
+)]
 struct Flags {
     #[command(flatten)]
     example: ExampleFlags,

@@ -20,7 +20,10 @@ use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
 use common::ExampleFlags;
 
 #[derive(Debug, Parser)]
-#[command(rename_all = "snake_case", about = "Keeps one task running on every agent")]
+#[command(
+    rename_all = "snake_case",
+    about = "Keeps one task running on every agent"
+)]
 struct Flags {
     #[command(flatten)]
     example: ExampleFlags,

@@ -24,7 +24,10 @@ const CPUS_PER_TASK: f64 = 1.0;
 const MEM_PER_TASK: f64 = 128.0;
 
 #[derive(Debug, Parser)]
-#[command(rename_all = "snake_case", about = "Runs a number of command tasks and exits when all have finished")]
+#[command(
+    rename_all = "snake_case",
+    about = "Runs a number of command tasks and exits when all have finished"
+)]
 struct Flags {
     #[command(flatten)]
     example: ExampleFlags,

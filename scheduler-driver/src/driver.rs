@@ -48,6 +48,10 @@ pub trait SchedulerDriver: Send + Sync {
     /// master kills its tasks and forgets it. With `failover` true the driver only
     /// disconnects, and the framework and its tasks wait `failover_timeout` for a new
     /// driver started with the same framework id.
+    ///
+    /// The unregistration is sent, not confirmed: a program that exits right after
+    /// `join` may exit before it is written, and then the master only sees the
+    /// scheduler disconnect (the framework waits out its failover timeout).
     fn stop(&self, failover: bool) -> Status;
 
     /// Aborts the driver: the master stops offering to the framework but keeps its
