@@ -5,8 +5,8 @@
 
 pub mod agent;
 pub mod attributes;
+pub mod containerizer;
 pub mod flags;
-pub mod launcher;
 pub mod paths;
 pub mod resources;
 mod start;
@@ -14,4 +14,5 @@ pub mod state;
 pub mod status_update_manager;
 
 pub use agent::Agent;
+pub use containerizer::launcher;
 pub use start::{master_pid, start, StartError, AGENT_ID};
