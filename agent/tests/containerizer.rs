@@ -213,7 +213,13 @@ async fn a_command_runs_in_its_cgroups_with_its_cpu_and_memory_limits() {
         (128 * MB).to_string()
     );
 
+    let watch = containerizer.watch(&id);
     within("destroy", containerizer.destroy(&id)).await.unwrap();
+    assert_eq!(
+        within("the watch to end", watch).await,
+        None,
+        "a destroyed container ends its watch without a limitation"
+    );
     for controller in V1_CONTROLLERS {
         assert!(
             !test.cgroup(controller, "limits").exists(),
@@ -382,6 +388,21 @@ async fn the_executor_is_pid_1_of_its_namespace_and_destroy_ends_the_namespace()
         members().is_empty().then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_linux_gives_the_executor_a_mount_namespace_of_its_own() {
+    let test = Cleanup::new("mntns");
+    let mut containerizer =
+        Containerizer::new(&test.flags("posix/cpu,posix/mem,filesystem/linux", &[])).unwrap();
+    let spec = test.shell("mntns", "sleep 1000");
+    let id = ContainerId::from("mntns");
+    let launched = containerizer
+        .launch(&id, &spec, &resources("cpus:0.1;mem:32"))
+        .unwrap();
+    let namespace = |pid: u32| std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
+    assert_ne!(namespace(launched.pid()), namespace(std::process::id()));
+    within("destroy", containerizer.destroy(&id)).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
