@@ -118,6 +118,26 @@ pub struct Flags {
     #[arg(long, env = "MESOS_DISK_WATCH_INTERVAL", default_value = "1mins", value_parser = duration)]
     #[serde(serialize_with = "serialize_duration")]
     pub disk_watch_interval: Duration,
+    /// Which containerizers to use; only `mesos` exists.
+    #[arg(long, env = "MESOS_CONTAINERIZERS", default_value = "mesos")]
+    pub containerizers: String,
+    /// The isolators, comma-separated: `posix/cpu`, `posix/mem`, `cgroups/cpu`,
+    /// `cgroups/mem`, `namespaces/pid`, `filesystem/linux`, `filesystem/posix`.
+    #[arg(long, env = "MESOS_ISOLATION", default_value = "posix/cpu,posix/mem")]
+    pub isolation: String,
+    /// Where the cgroup hierarchies are mounted.
+    #[arg(
+        long,
+        env = "MESOS_CGROUPS_HIERARCHY",
+        default_value = "/sys/fs/cgroup"
+    )]
+    pub cgroups_hierarchy: PathBuf,
+    /// The cgroup, in each hierarchy, under which containers get theirs.
+    #[arg(long, env = "MESOS_CGROUPS_ROOT", default_value = "mesos")]
+    pub cgroups_root: String,
+    /// Cap each container's CPU time with a CFS quota, not only weigh it with shares.
+    #[arg(long, env = "MESOS_CGROUPS_ENABLE_CFS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cgroups_enable_cfs: bool,
     /// Log nothing to stderr.
     #[arg(long, env = "MESOS_QUIET", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub quiet: bool,
@@ -176,6 +196,14 @@ mod tests {
             "500ms"
         );
         assert_eq!(flags.to_json()["flags"]["recover"], "reconnect");
+        assert_eq!(flags.to_json()["flags"]["isolation"], "posix/cpu,posix/mem");
+        assert_eq!(
+            flags.to_json()["flags"]["cgroups_hierarchy"],
+            "/sys/fs/cgroup"
+        );
+        assert_eq!(flags.to_json()["flags"]["cgroups_root"], "mesos");
+        assert_eq!(flags.to_json()["flags"]["cgroups_enable_cfs"], "false");
+        assert_eq!(flags.to_json()["flags"]["containerizers"], "mesos");
     }
 
     #[test]

@@ -5,10 +5,10 @@
 
 pub mod agent;
 pub mod attributes;
+pub mod containerizer;
 pub mod files;
 pub mod flags;
 pub mod gc;
-pub mod launcher;
 pub mod metrics;
 pub mod paths;
 pub mod resources;
@@ -17,4 +17,5 @@ pub mod state;
 pub mod status_update_manager;
 
 pub use agent::{Agent, Recovered};
+pub use containerizer::launcher;
 pub use start::{master_pid, start, StartError, AGENT_ID};

@@ -1,6 +1,7 @@
 //! The public types of `mesos.proto`: labels here, and by concern in the child
 //! modules: frameworks and the master (`framework`), agents (`agent`), tasks and
-//! their states (`task`), offers and operations (`offer`). All are re-exported here.
+//! their states (`task`), offers and operations (`offer`), what a container uses
+//! (`statistics`). All are re-exported here.
 //!
 //! Each type serializes every field in the binary wire codec (it has no field tags);
 //! for Mesos's JSON, `crate::json::to_value` drops unset fields and empty lists.
@@ -13,6 +14,7 @@ use crate::encoding::{optional_field, repeated_field};
 mod agent;
 mod framework;
 mod offer;
+mod statistics;
 mod task;
 
 pub use agent::{AgentCapability, AgentCapabilityType, AgentInfo, Attribute, AttributeValue};
@@ -20,6 +22,7 @@ pub use framework::{
     Address, FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, MasterInfo,
 };
 pub use offer::{Filters, Launch, LaunchGroup, Offer, OfferOperation, OperationType, Request, Url};
+pub use statistics::ResourceStatistics;
 pub use task::{
     CommandInfo, CommandUri, DurationInfo, Environment, ExecutorInfo, ExecutorType, KillPolicy,
     StatusReason, StatusSource, Task, TaskGroupInfo, TaskInfo, TaskState, TaskStatus, TimeInfo,
