@@ -22,11 +22,15 @@ use mesos_proto::messages::{
 };
 use mesos_proto::{AgentId, FrameworkId};
 
+use crate::containerizer::Containerizer;
+use crate::files::Files;
 use crate::flags::Flags;
+use crate::gc::GarbageCollector;
 use crate::metrics::{Metrics, Snapshot};
 use crate::status_update_manager::StatusUpdateManager;
 
 mod checkpoint;
+mod containers;
 mod executor;
 mod framework_messages;
 mod http;
@@ -60,6 +64,17 @@ pub enum State {
     Terminating,
 }
 
+/// What an agent works with besides its own state.
+#[derive(Debug)]
+pub struct Services {
+    /// Launches, limits and destroys executors' containers.
+    pub containerizer: Containerizer,
+    /// Serves sandboxes at `/files/...`, shared by the agents of a runtime.
+    pub files: std::sync::Arc<Files>,
+    /// Removes finished sandboxes after `--gc_delay`.
+    pub gc: GarbageCollector,
+}
+
 /// The agent.
 #[derive(Debug)]
 pub struct Agent {
@@ -79,12 +94,21 @@ pub struct Agent {
     recovered: Option<Recovered>,
     recovery_errors: u32,
     metrics: Metrics,
+    containerizer: Containerizer,
+    files: std::sync::Arc<Files>,
+    gc: GarbageCollector,
 }
 
 impl Agent {
     /// An agent that will register `info` with `master`, after adopting what was
     /// `recovered` from its work dir.
-    pub fn new(flags: Flags, info: AgentInfo, master: Pid, recovered: Option<Recovered>) -> Self {
+    pub fn new(
+        flags: Flags,
+        info: AgentInfo,
+        master: Pid,
+        recovered: Option<Recovered>,
+        services: Services,
+    ) -> Self {
         Agent {
             backoff: flags.registration_backoff_factor,
             flags,
@@ -100,6 +124,9 @@ impl Agent {
             recovery_errors: recovered.as_ref().map_or(0, |r| r.state.errors),
             recovered,
             metrics: Metrics,
+            containerizer: services.containerizer,
+            files: services.files,
+            gc: services.gc,
         }
     }
 

@@ -2,15 +2,18 @@
 //! and given, attributes, host name) and the `Agent` process. `mesos-agent` and
 //! `mesos-local` both start one this way.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
-use libproc::{Addr, Pid};
+use libproc::Addr;
 use mesos_proto::mesos::AgentInfo;
 
-use crate::agent::{Agent, Recovered};
+use crate::agent::{Agent, Recovered, Services};
 use crate::attributes::{parse_attributes, AttributeError};
+use crate::containerizer::{Containerizer, ContainerizerError};
+use crate::files::Files;
 use crate::flags::Flags;
 use crate::flags::Recover;
+use crate::gc::{DiskWatch, GarbageCollector};
 use crate::paths;
 use crate::resources::{agent_resources, Machine};
 use crate::state::{self, StateError};
@@ -21,12 +24,12 @@ pub const AGENT_ID: &str = "slave(1)";
 /// Why an agent could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// `--master` is not an address this agent can reach.
-    #[error("invalid --master '{0}': expected host:port or master@ip:port")]
-    Master(String),
-    /// `--master=zk://...` needs the ZooKeeper detector, not built yet.
-    #[error("--master=zk://... is not supported yet; give host:port")]
-    ZooKeeper,
+    /// `--master` names no master this agent can find.
+    #[error("invalid --master: {0}")]
+    Master(#[from] mesos_detector::DetectorError),
+    /// `--containerizers` or `--isolation` cannot be honoured.
+    #[error(transparent)]
+    Containerizer(#[from] ContainerizerError),
     /// `--resources` does not parse.
     #[error("invalid --resources: {0}")]
     Resources(#[from] mesos_proto::ResourcesError),
@@ -55,14 +58,21 @@ pub enum StartError {
     Incompatible(String, String),
 }
 
-/// Starts the agent in this runtime.
+/// Starts the agent in this runtime, with the runtime's `files` process.
 pub fn start(flags: Flags) -> Result<Addr<Agent>, StartError> {
+    let files = Arc::new(Files::spawn()?);
+    start_with_files(flags, files)
+}
+
+/// Starts the agent with a `files` process shared with other agents of this runtime
+/// (there is one per runtime, as in Mesos; `mesos-local` runs several agents).
+pub fn start_with_files(flags: Flags, files: Arc<Files>) -> Result<Addr<Agent>, StartError> {
     let address = libproc::Runtime::address().ok_or(StartError::NoRuntime)?;
     std::fs::create_dir_all(&flags.work_dir).map_err(|source| StartError::WorkDir {
         path: flags.work_dir.display().to_string(),
         source,
     })?;
-    let master = master_pid(&flags.master)?;
+    let master = mesos_detector::master_pid(&flags.master)?;
     let machine = Machine::detect(&flags.work_dir);
     let info = AgentInfo {
         hostname: flags
@@ -77,8 +87,13 @@ pub fn start(flags: Flags) -> Result<Addr<Agent>, StartError> {
     };
     tracing::info!(%master, resources = %info.resources, "Agent starting");
     let recovered = recover(&flags, &info)?;
+    let services = Services {
+        containerizer: Containerizer::new(&flags)?,
+        files,
+        gc: GarbageCollector::spawn(Some(DiskWatch::from_flags(&flags)))?,
+    };
     Ok(libproc::spawn(
-        Agent::new(flags, info, master, recovered),
+        Agent::new(flags, info, master, recovered, services),
         AGENT_ID,
     )?)
 }
@@ -128,45 +143,4 @@ fn current_boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map(|id| id.trim().to_owned())
         .unwrap_or_default()
-}
-
-/// The master's pid from `--master`: `master@ip:port`, or `host:port` (resolved).
-pub fn master_pid(text: &str) -> Result<Pid, StartError> {
-    if text.starts_with("zk://") || text.starts_with("file://") {
-        return Err(StartError::ZooKeeper);
-    }
-    if text.contains('@') {
-        return text
-            .parse()
-            .map_err(|_| StartError::Master(text.to_owned()));
-    }
-    let addr: SocketAddr = text
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.find(SocketAddr::is_ipv4))
-        .ok_or_else(|| StartError::Master(text.to_owned()))?;
-    Ok(Pid::new("master", addr))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn master_is_a_pid_or_an_address() {
-        assert_eq!(
-            master_pid("master@127.0.0.1:5050").unwrap().to_string(),
-            "master@127.0.0.1:5050"
-        );
-        assert_eq!(
-            master_pid("127.0.0.1:5050").unwrap().to_string(),
-            "master@127.0.0.1:5050"
-        );
-        assert!(matches!(
-            master_pid("zk://127.0.0.1:2181/mesos"),
-            Err(StartError::ZooKeeper)
-        ));
-        assert!(master_pid("nowhere").is_err());
-        assert!(master_pid("master@nowhere").is_err());
-    }
 }

@@ -7,6 +7,8 @@
 //! Each test uses its own `--cgroups_root`, container ids and sandbox, and a
 //! [`Cleanup`] guard kills and removes what is left even when an assertion fails.
 
+mod support;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -16,11 +18,9 @@ use mesos_agent::containerizer::{Containerizer, Isolator, LaunchSpec, Launched};
 use mesos_agent::flags::Flags;
 use mesos_proto::mesos::StatusReason;
 use mesos_proto::{ContainerId, Resources};
+use support::{CgroupRoot, NEEDS_CGROUPS, V1_CONTROLLERS};
 
-const NEEDS_CGROUPS: &str =
-    "needs root and a writable cgroup hierarchy: run as root on Linux with cgroups v1 or v2";
 const DEADLINE: Duration = Duration::from_secs(60);
-const V1_CONTROLLERS: [&str; 4] = ["cpu", "cpuacct", "memory", "freezer"];
 const MB: u64 = 1024 * 1024;
 
 /// Kills and removes, on drop, every cgroup under the test's root and its sandbox.
@@ -84,38 +84,8 @@ impl Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        for controller in V1_CONTROLLERS {
-            let root = Path::new("/sys/fs/cgroup")
-                .join(controller)
-                .join(&self.root);
-            if let Ok(entries) = std::fs::read_dir(&root) {
-                for entry in entries.flatten() {
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        remove_cgroup(&entry.path());
-                    }
-                }
-            }
-            remove_cgroup(&root);
-        }
+        drop(CgroupRoot(self.root.clone()));
         let _ = std::fs::remove_dir_all(&self.sandbox);
-    }
-}
-
-/// Kills what `dir` holds and removes it, trying for a few seconds.
-fn remove_cgroup(dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while dir.exists() && Instant::now() < deadline {
-        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-        if std::fs::remove_dir(dir).is_err() {
-            std::thread::yield_now();
-        }
     }
 }
 

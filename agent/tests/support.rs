@@ -414,3 +414,64 @@ pub fn kill_session(sid: i32) {
         }
     }
 }
+
+/// What a test that needs cgroups says when the machine cannot give them.
+pub const NEEDS_CGROUPS: &str =
+    "needs root and a writable cgroup hierarchy: run as root on Linux with cgroups v1 or v2";
+
+/// The cgroup v1 controllers the containerizer uses.
+pub const V1_CONTROLLERS: [&str; 4] = ["cpu", "cpuacct", "memory", "freezer"];
+
+/// A test's own `--cgroups_root`, whose cgroups (and their processes) are removed
+/// on drop, also when the test fails.
+#[derive(Debug)]
+pub struct CgroupRoot(pub String);
+
+impl CgroupRoot {
+    pub fn new(test: &str) -> Self {
+        CgroupRoot(format!(
+            "mesos-test-{test}-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ))
+    }
+
+    /// The flag that puts an agent's containers under this root.
+    pub fn flag(&self) -> String {
+        format!("--cgroups_root={}", self.0)
+    }
+}
+
+impl Drop for CgroupRoot {
+    fn drop(&mut self) {
+        for controller in V1_CONTROLLERS {
+            let root = Path::new("/sys/fs/cgroup").join(controller).join(&self.0);
+            if let Ok(entries) = std::fs::read_dir(&root) {
+                for entry in entries.flatten() {
+                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove_cgroup(&entry.path());
+                    }
+                }
+            }
+            remove_cgroup(&root);
+        }
+    }
+}
+
+/// Kills what the cgroup `dir` holds and removes it, trying for a few seconds.
+pub fn remove_cgroup(dir: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while dir.exists() && std::time::Instant::now() < deadline {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+        if std::fs::remove_dir(dir).is_err() {
+            std::thread::yield_now();
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use libproc::{Context, Pid};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, Task, TaskInfo, TaskState};
 use mesos_proto::messages::RunTaskMessage;
-use mesos_proto::{AgentId, ContainerId, ExecutorId, FrameworkId, TaskId};
+use mesos_proto::{AgentId, ContainerId, ExecutorId, FrameworkId, Resources, TaskId};
 
 use super::Agent;
 use crate::paths::Run;
@@ -82,6 +82,28 @@ impl Executor {
             .name
             .as_deref()
             .is_some_and(|n| n.starts_with("Command Executor"))
+    }
+
+    /// What the container holds: the executor's own resources and its unfinished
+    /// tasks' (a command executor's own are its task's, counted once).
+    pub(crate) fn resources(&self) -> Resources {
+        let mut total = if self.is_command_executor() {
+            Resources::default()
+        } else {
+            self.info.resources.clone()
+        };
+        let launched = self
+            .launched
+            .values()
+            .filter(|(_, state)| !state.is_terminal())
+            .map(|(task, _)| task);
+        for task in launched.chain(&self.queued) {
+            total += &task.resources;
+        }
+        if total.is_empty() {
+            total = self.info.resources.clone();
+        }
+        total
     }
 
     /// Whether the framework asked for checkpointing, which recovery needs.

@@ -1,4 +1,5 @@
-//! The agent's own endpoints: `/state` (and `/state.json`), `/flags`, `/health`, in
+//! The agent's own endpoints: `/state` (and `/state.json`), `/flags`, `/health`,
+//! `/monitor/statistics` (each executor's container usage), in
 //! the JSON shapes of Mesos's `/slave(1)/...`, so that tools and the web UI read them
 //! unchanged.
 
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::executor::{Executor, ExecutorKey};
 use super::Agent;
+use crate::containerizer::monitor_entry;
 
 impl Agent {
     /// Routes the endpoints.
@@ -24,6 +26,31 @@ impl Agent {
         ctx.route("/health", |_: &mut Agent, _, _| {
             Response::new(http::StatusCode::OK, "text/plain", "").into()
         });
+        ctx.route("/monitor/statistics", Agent::statistics_endpoint);
+        ctx.route("/monitor/statistics.json", Agent::statistics_endpoint);
+    }
+
+    /// `/monitor/statistics`: per executor, what its container uses now (cgroups or
+    /// procfs) against its limits. Containers that cannot be read are left out.
+    fn statistics_endpoint(&mut self, _request: Request, _ctx: &mut Context<Self>) -> Reply {
+        let entries: Vec<Value> = self
+            .executors
+            .iter()
+            .filter_map(|(key, executor)| {
+                let statistics = self
+                    .containerizer
+                    .usage(&executor.container_id)
+                    .inspect_err(|error| tracing::debug!(executor_id = %key.1, %error, "No usage"))
+                    .ok()?;
+                let source = if executor.is_command_executor() {
+                    key.1.as_str()
+                } else {
+                    ""
+                };
+                Some(monitor_entry(&key.0, &executor.info, source, &statistics))
+            })
+            .collect();
+        Response::json(&Value::from(entries)).into()
     }
 
     /// `/state`: the agent, its frameworks, their executors and tasks.

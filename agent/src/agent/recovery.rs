@@ -8,14 +8,13 @@
 //! `--recover=cleanup` destroys every recovered executor instead, and the agent exits.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use libproc::{Context, Pid};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, TaskInfo, TaskState};
 use mesos_proto::messages::{
     ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage,
 };
-use mesos_proto::FrameworkId;
+use mesos_proto::{ContainerId, FrameworkId};
 
 use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
 use super::{Agent, State};
@@ -38,6 +37,7 @@ impl Agent {
         let Recovered { state, rebooted } = recovered;
         tracing::info!(agent_id = %state.id, frameworks = state.frameworks.len(), rebooted, "Recovering");
         self.info.id = Some(state.id);
+        let mut found = Vec::new();
         for framework in state.frameworks {
             let Some(info) = framework.info else {
                 continue;
@@ -50,8 +50,17 @@ impl Agent {
                     continue;
                 };
                 let context = (framework.id.clone(), info.clone(), framework.pid.clone());
-                self.recover_executor(context, executor_info, run, rebooted, ctx);
+                found.push(self.recover_executor(context, executor_info, run, rebooted));
             }
+        }
+        let alive: Vec<&ExecutorKey> = found
+            .iter()
+            .filter(|(_, next)| !matches!(next, Next::Gone(_)))
+            .map(|(key, _)| key)
+            .collect();
+        self.recover_containers(&alive, ctx);
+        for (key, next) in found {
+            self.resume(&key, next, ctx);
         }
         if self.flags.recover == Recover::Cleanup {
             return self.cleanup(ctx);
@@ -72,8 +81,7 @@ impl Agent {
         info: ExecutorInfo,
         run: RunState,
         rebooted: bool,
-        ctx: &mut Context<Self>,
-    ) {
+    ) -> (ExecutorKey, Next) {
         let key = (framework_id, info.executor_id.clone());
         let agent_id = self.agent_id();
         let mut executor = Executor {
@@ -104,30 +112,33 @@ impl Agent {
         let alive = !rebooted && run.forked_pid.is_some_and(process_alive);
         tracing::info!(framework_id = %key.0, executor_id = %key.1, alive, tasks = executor.launched.len(), "Recovered executor");
         self.executors.insert(key.clone(), executor);
-        match (alive, libprocess_pid) {
-            (true, Some(pid)) => {
-                self.watch_recovered(&key, ctx);
-                ctx.send(&pid, ReconnectExecutorMessage { slave_id: agent_id });
+        let next = match (alive, libprocess_pid) {
+            (true, Some(pid)) => Next::Reconnect(pid),
+            (true, None) => Next::Destroy(lost(
+                StatusReason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+                "Executor had not registered when the agent stopped",
+            )),
+            (false, _) => Next::Gone(lost(
+                StatusReason::REASON_SLAVE_RESTARTED,
+                "Executor did not survive the agent restart",
+            )),
+        };
+        (key, next)
+    }
+
+    /// Acts on what recovery found of an executor, once its container is recovered.
+    fn resume(&mut self, key: &ExecutorKey, next: Next, ctx: &mut Context<Self>) {
+        match next {
+            Next::Reconnect(pid) => {
+                let slave_id = self.agent_id();
+                ctx.send(&pid, ReconnectExecutorMessage { slave_id });
             }
-            (true, None) => {
-                self.watch_recovered(&key, ctx);
-                let message = "Executor had not registered when the agent stopped";
-                self.destroy_executor(
-                    &key,
-                    lost(
-                        StatusReason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
-                        message,
-                    ),
-                    ctx,
-                );
-            }
-            (false, _) => {
-                let message = "Executor did not survive the agent restart";
-                if let Some(executor) = self.executors.get_mut(&key) {
-                    executor.termination =
-                        Some(lost(StatusReason::REASON_SLAVE_RESTARTED, message));
+            Next::Destroy(termination) => self.destroy_executor(key, termination, ctx),
+            Next::Gone(termination) => {
+                if let Some(executor) = self.executors.get_mut(key) {
+                    executor.termination = Some(termination);
                 }
-                self.executor_exited(&key, None, ctx);
+                self.executor_exited(key, None, ctx);
             }
         }
     }
@@ -167,20 +178,39 @@ impl Agent {
         executor.launched.insert(record.task_id, (info, latest));
     }
 
-    /// A recovered executor is not the agent's child: its end is noticed by polling.
-    fn watch_recovered(&self, key: &ExecutorKey, ctx: &mut Context<Self>) {
-        let Some(executor) = self.executors.get(key) else {
-            return;
+    /// Hands the live executors' containers back to the containerizer, which destroys
+    /// any other container it finds (an orphan of the earlier run), and watches each
+    /// executor for its end (it is not the agent's child any more).
+    fn recover_containers(&mut self, keys: &[&ExecutorKey], ctx: &mut Context<Self>) {
+        let alive: Vec<(ContainerId, u32)> = keys
+            .iter()
+            .filter_map(|key| self.executors.get(*key))
+            .map(|e| (e.container_id.clone(), e.os_pid))
+            .collect();
+        let recovery = match self.containerizer.recover(&alive) {
+            Ok(recovery) => recovery,
+            Err(error) => {
+                return tracing::error!(%error, "Could not recover the containers");
+            }
         };
-        let (os_pid, watched) = (executor.os_pid, key.clone());
-        ctx.defer(
-            async move {
-                while process_alive(os_pid) {
-                    tokio::time::sleep(RECOVERED_POLL_INTERVAL).await;
-                }
-            },
-            move |agent: &mut Agent, (), ctx| agent.executor_exited(&watched, None, ctx),
-        );
+        ctx.defer(recovery.cleanup, |_agent: &mut Agent, result, _ctx| {
+            if let Err(error) = result {
+                tracing::warn!(%error, "Could not destroy an orphan container");
+            }
+        });
+        for process in recovery.processes {
+            let Some(key) = self
+                .executors
+                .iter()
+                .find(|(_, e)| e.container_id == process.container_id)
+                .map(|(key, _)| key.clone())
+            else {
+                continue;
+            };
+            ctx.defer(process.wait(), move |agent: &mut Agent, (), ctx| {
+                agent.executor_exited(&key, None, ctx)
+            });
+        }
     }
 
     fn reconnecting(&self) -> bool {
@@ -279,9 +309,6 @@ impl Agent {
     }
 }
 
-/// How often the agent checks whether a recovered executor still lives.
-const RECOVERED_POLL_INTERVAL: Duration = Duration::from_millis(200);
-
 /// Whether `pid` names a live process (a zombie of another parent counts as gone).
 fn process_alive(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
@@ -291,6 +318,17 @@ fn process_alive(pid: u32) -> bool {
         Ok(stat) => stat.state != 'Z' && stat.state != 'X',
         Err(_) => false,
     }
+}
+
+/// What becomes of a recovered executor.
+#[derive(Debug)]
+enum Next {
+    /// It lives and registered before: it is asked to reconnect.
+    Reconnect(Pid),
+    /// It lives but cannot reconnect: it is destroyed.
+    Destroy(Termination),
+    /// It died meanwhile: its tasks are reported.
+    Gone(Termination),
 }
 
 /// The termination of an executor the agent lost track of: its tasks are lost.

@@ -21,7 +21,7 @@ use mesos_proto::{ExecutorId, FrameworkId, TaskId};
 
 use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
 use super::Agent;
-use crate::launcher::{self, LaunchSpec};
+use crate::launcher::LaunchSpec;
 use crate::paths;
 use crate::status_update_manager::{Accepted, StatusUpdateManager};
 
@@ -86,6 +86,7 @@ impl Agent {
             (ExecutorState::Running, Some(pid)) => executor.deliver(task, &pid, ctx),
             _ => executor.queued.push(task),
         }
+        self.update_container(&key);
     }
 
     /// The command executor Mesos synthesizes for a command task: `mesos-executor`
@@ -162,7 +163,7 @@ impl Agent {
         };
         self.checkpoint_executor(key, &executor)
             .map_err(|e| format!("cannot checkpoint the executor: {e}"))?;
-        let mut launched = launcher::launch(&spec).map_err(|e| e.to_string())?;
+        let mut launched = self.launch_container(key, &executor, &spec, ctx)?;
         executor.os_pid = launched.pid();
         tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid = executor.os_pid, sandbox = %sandbox.display(), "Executor launched");
         self.checkpoint_forked_pid(key, &executor);
@@ -342,10 +343,11 @@ impl Agent {
             update.framework_id.clone(),
             update.executor_id.clone().unwrap_or_default(),
         );
-        let Some(executor) = self
+        let Some(container_id) = self
             .executors
-            .get_mut(&key)
+            .get(&key)
             .filter(|e| e.pid.as_ref() == Some(&from))
+            .map(|e| e.container_id.clone())
         else {
             self.metrics.invalid_status_update();
             return tracing::warn!(%from, "Ignoring a status update from a pid that is not the executor's");
@@ -356,8 +358,21 @@ impl Agent {
         }
         self.metrics.valid_status_update();
         update.status.source = Some(StatusSource::SOURCE_EXECUTOR);
-        if let Some((_, state)) = executor.launched.get_mut(&update.status.task_id) {
+        let ended = update.status.state.is_terminal();
+        if let Some(limitation) = self.container_limitation(&container_id).filter(|_| ended) {
+            update.status.state = limitation.state;
+            update.status.reason = Some(limitation.reason);
+            update.status.message = Some(limitation.message);
+        }
+        if let Some((_, state)) = self
+            .executors
+            .get_mut(&key)
+            .and_then(|e| e.launched.get_mut(&update.status.task_id))
+        {
             *state = update.status.state;
+        }
+        if ended {
+            self.update_container(&key);
         }
         self.accept_update(update, Some(from), ctx);
     }

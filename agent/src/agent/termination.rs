@@ -136,7 +136,7 @@ impl Agent {
         &mut self,
         key: &ExecutorKey,
         termination: Termination,
-        _ctx: &mut Context<Self>,
+        ctx: &mut Context<Self>,
     ) {
         let Some(executor) = self.executors.get_mut(key) else {
             return;
@@ -144,9 +144,8 @@ impl Agent {
         tracing::info!(framework_id = %key.0, executor_id = %key.1, container_id = %executor.container_id, reason = ?termination.reason, "Destroying executor");
         executor.state = ExecutorState::Terminating;
         executor.termination = Some(termination);
-        if let Err(error) = launcher::kill_group(executor.os_pid) {
-            tracing::warn!(executor_id = %key.1, %error, "Could not kill the executor");
-        }
+        let container_id = executor.container_id.clone();
+        self.destroy_container(&container_id, ctx);
     }
 
     /// The executor's process ended: its unfinished tasks get their final update (not
@@ -164,11 +163,15 @@ impl Agent {
         let described = status.map_or_else(|| "unknown".to_owned(), launcher::describe_exit);
         tracing::info!(framework_id = %key.0, executor_id = %key.1, status = %described, "Executor exited");
         self.metrics.executor_terminated();
-        let termination = executor.termination.clone().unwrap_or_else(|| Termination {
-            state: TaskState::TASK_FAILED,
-            reason: StatusReason::REASON_EXECUTOR_TERMINATED,
-            message: format!("Executor terminated: {described}"),
-        });
+        let termination = executor
+            .termination
+            .clone()
+            .or_else(|| self.container_limitation(&executor.container_id))
+            .unwrap_or_else(|| Termination {
+                state: TaskState::TASK_FAILED,
+                reason: StatusReason::REASON_EXECUTOR_TERMINATED,
+                message: format!("Executor terminated: {described}"),
+            });
         let unfinished = executor.unfinished();
         if !self.terminating_frameworks.contains(&key.0) {
             for task_id in unfinished {
@@ -195,7 +198,9 @@ impl Agent {
             };
             ctx.send(&self.master, exited);
         }
-        self.executors.remove(key);
+        if let Some(executor) = self.executors.remove(key) {
+            self.container_ended(key, &executor, ctx);
+        }
         self.framework_done(&key.0);
         self.terminate_when_idle(ctx);
     }
