@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod attributes;
 pub mod containerizer;
+pub mod fetcher;
 pub mod files;
 pub mod flags;
 pub mod gc;

@@ -295,6 +295,11 @@ impl Cluster {
 
     /// Launches `task` on the offer.
     pub async fn launch_task(&self, task: TaskInfo) {
+        self.launch_task_on(&self.offer, task).await;
+    }
+
+    /// Launches `task` on `offer`.
+    pub async fn launch_task_on(&self, offer: &Offer, task: TaskInfo) {
         let launch = OfferOperation {
             kind: OperationType::LAUNCH,
             launch: Some(Launch {
@@ -306,7 +311,7 @@ impl Cluster {
             framework_id: Some(self.framework_id.clone()),
             kind: CallType::ACCEPT,
             accept: Some(Accept {
-                offer_ids: vec![self.offer.id.clone()],
+                offer_ids: vec![offer.id.clone()],
                 operations: vec![launch],
                 filters: None,
             }),

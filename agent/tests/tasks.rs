@@ -3,7 +3,9 @@
 
 mod support;
 
-use mesos_proto::mesos::{DurationInfo, ExecutorInfo, KillPolicy, StatusReason, TaskState};
+use mesos_proto::mesos::{
+    CommandUri, DurationInfo, ExecutorInfo, KillPolicy, StatusReason, TaskState,
+};
 use mesos_proto::scheduler::{Call, CallType, Kill};
 use support::{
     eventually, find_files, get_json, process_running, start_master, states, AgentKind, Cluster,
@@ -196,4 +198,56 @@ async fn the_agent_shows_a_running_task_in_its_state_and_metrics() {
         shown.then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn local_uris_are_fetched_into_the_sandbox_and_others_fail_the_task() {
+    let cluster = cluster("fetch", &[]).await;
+    let script = cluster.work_dir.0.with_extension("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho fetched and ran\n").unwrap();
+    let updates = cluster.next_update();
+    let mut task = cluster.command_task("fetched", "./script.sh");
+    let command = task.command.as_mut().unwrap();
+    command.uris = vec![CommandUri {
+        value: format!("file://{}", script.display()),
+        executable: Some(true),
+        output_file: Some("script.sh".into()),
+        ..Default::default()
+    }];
+    cluster.launch_task(task).await;
+    let updates = cluster
+        .updates_until(updates, TaskState::TASK_FINISHED)
+        .await;
+    assert_eq!(updates.last().unwrap().status.task_id.as_str(), "fetched");
+    let _ = std::fs::remove_file(&script);
+
+    let offers = libproc::testing::future_message::<mesos_proto::messages::ResourceOffersMessage>(
+        &cluster.master,
+        cluster.scheduler.pid(),
+    );
+    cluster
+        .call(Call {
+            kind: CallType::REVIVE,
+            ..Default::default()
+        })
+        .await;
+    let offer = support::within("another offer", offers)
+        .await
+        .offers
+        .remove(0);
+    let updates = cluster.next_update();
+    let mut task = cluster.command_task("unfetchable", "true");
+    task.command.as_mut().unwrap().uris = vec![CommandUri {
+        value: "http://example.invalid/artifact".into(),
+        ..Default::default()
+    }];
+    cluster.launch_task_on(&offer, task).await;
+    let updates = cluster.updates_until(updates, TaskState::TASK_FAILED).await;
+    let failed = &updates.last().unwrap().status;
+    assert_eq!(
+        failed.reason,
+        Some(StatusReason::REASON_CONTAINER_LAUNCH_FAILED)
+    );
+    let message = failed.message.as_deref().unwrap_or("");
+    assert!(message.contains("unsupported scheme 'http'"), "{message}");
 }

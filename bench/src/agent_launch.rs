@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// that the agent, not the wait for the next offer, bounds the rate.
     #[arg(long, default_value = "100ms")]
     allocation_interval: String,
+    /// The agent's `--isolation` (`cgroups/cpu,cgroups/mem` needs root and cgroups).
+    #[arg(long, default_value = "posix/cpu,posix/mem")]
+    isolation: String,
 }
 
 const TASK_CPUS: f64 = 0.01;
@@ -54,9 +57,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let launcher_dir = launcher_dir()?;
     crate::start_runtime()?;
     let work_dir = std::env::temp_dir().join(format!("mesos-bench-agent-{}", std::process::id()));
+    let cgroups_root = format!("mesos-bench-{}", std::process::id());
     let outcome = libproc::Runtime::block_on(async {
         let master = start_master(&args.allocation_interval).await?;
-        start_agent(&master, &work_dir, &launcher_dir, args.cpus)?;
+        start_agent(&master, &work_dir, &launcher_dir, &cgroups_root, &args)?;
         let (done, finished) = oneshot::channel();
         let framework = Framework::new(master, args.tasks, done);
         libproc::spawn(framework, ProcessId::generate("bench-framework"))
@@ -67,6 +71,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .context("the framework stopped")
     });
     let _ = std::fs::remove_dir_all(&work_dir);
+    remove_cgroups_root(&cgroups_root);
     let outcome = outcome?;
     let seconds = outcome.elapsed.as_secs_f64();
     let rate = outcome.finished as f64 / seconds;
@@ -80,6 +85,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         "agent-launch",
         json!({
             "tasks": args.tasks,
+            "isolation": args.isolation,
             "finished": outcome.finished,
             "failed": outcome.failed,
             "seconds": seconds,
@@ -124,19 +130,33 @@ fn start_agent(
     master: &Pid,
     work_dir: &std::path::Path,
     launcher_dir: &std::path::Path,
-    cpus: f64,
+    cgroups_root: &str,
+    args: &Args,
 ) -> anyhow::Result<()> {
     let flags = mesos_agent::flags::Flags::try_parse_from([
         "mesos-agent".to_owned(),
         format!("--master={master}"),
         format!("--work_dir={}", work_dir.display()),
         format!("--launcher_dir={}", launcher_dir.display()),
-        format!("--resources=cpus:{cpus};mem:4096;disk:4096"),
+        format!("--resources=cpus:{};mem:4096;disk:4096", args.cpus),
+        format!("--isolation={}", args.isolation),
+        format!("--cgroups_root={cgroups_root}"),
         "--registration_backoff_factor=10ms".to_owned(),
     ])
     .context("agent flags")?;
     mesos_agent::start(flags).context("start the agent")?;
     Ok(())
+}
+
+/// Removes the (by now empty) cgroups the agent's containers lived under.
+fn remove_cgroups_root(root: &str) {
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    for hierarchy in hierarchies.flatten() {
+        let _ = std::fs::remove_dir(hierarchy.path().join(root));
+    }
+    let _ = std::fs::remove_dir(std::path::Path::new("/sys/fs/cgroup").join(root));
 }
 
 /// What the framework saw.

@@ -21,15 +21,16 @@ impl Agent {
     pub(super) fn launch_container(
         &mut self,
         key: &ExecutorKey,
-        executor: &Executor,
         spec: &LaunchSpec,
         ctx: &mut Context<Self>,
     ) -> Result<Launched, String> {
-        let container_id = &executor.container_id;
+        let executor = self.executors.get(key).ok_or("the executor is gone")?;
+        let (container_id, resources) = (executor.container_id.clone(), executor.resources());
         let launched = self
             .containerizer
-            .launch(container_id, spec, &executor.resources())
+            .launch(&container_id, spec, &resources)
             .map_err(|e| e.to_string())?;
+        let container_id = &container_id;
         let watched = (key.clone(), container_id.clone());
         ctx.defer(
             self.containerizer.watch(container_id),
@@ -39,7 +40,7 @@ impl Agent {
                 }
             },
         );
-        self.attach_sandbox(key, executor, ctx);
+        self.attach_sandbox(key, &spec.sandbox, ctx);
         Ok(launched)
     }
 
@@ -150,10 +151,14 @@ impl Agent {
     }
 
     /// Makes the sandbox browsable at its real path and at Mesos's virtual path.
-    fn attach_sandbox(&self, key: &ExecutorKey, executor: &Executor, ctx: &mut Context<Self>) {
-        let sandbox = &executor.directory;
+    fn attach_sandbox(
+        &self,
+        key: &ExecutorKey,
+        sandbox: &std::path::Path,
+        ctx: &mut Context<Self>,
+    ) {
         for virtual_path in [sandbox.display().to_string(), sandbox_virtual_path(key)] {
-            let attached = self.files.attach(sandbox.clone(), virtual_path);
+            let attached = self.files.attach(sandbox.to_owned(), virtual_path);
             ctx.defer(attached, |_agent: &mut Agent, result, _ctx| {
                 if let Err(error) = result {
                     tracing::warn!(%error, "Could not attach a sandbox to /files");

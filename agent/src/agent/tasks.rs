@@ -17,10 +17,11 @@ use mesos_proto::messages::{
     ExecutorRegisteredMessage, KillTaskMessage, RegisterExecutorMessage, RunTaskMessage,
     StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos_proto::{ExecutorId, FrameworkId, TaskId};
+use mesos_proto::{ContainerId, ExecutorId, FrameworkId, TaskId};
 
 use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
 use super::Agent;
+use crate::fetcher;
 use crate::launcher::LaunchSpec;
 use crate::paths;
 use crate::status_update_manager::{Accepted, StatusUpdateManager};
@@ -107,6 +108,11 @@ impl Agent {
                 value: Some(program.display().to_string()),
                 shell: Some(false),
                 environment: task.command.as_ref().and_then(|c| c.environment.clone()),
+                uris: task
+                    .command
+                    .as_ref()
+                    .map(|c| c.uris.clone())
+                    .unwrap_or_default(),
                 ..Default::default()
             }),
             resources: task.resources.clone(),
@@ -148,7 +154,8 @@ impl Agent {
             environment: self.executor_environment(key, &info, framework, &sandbox, ctx),
             sandbox: sandbox.clone(),
         };
-        let mut executor = Executor {
+        let uris = command.uris.clone();
+        let executor = Executor {
             info,
             framework: framework.clone(),
             framework_pid,
@@ -163,22 +170,84 @@ impl Agent {
         };
         self.checkpoint_executor(key, &executor)
             .map_err(|e| format!("cannot checkpoint the executor: {e}"))?;
-        let mut launched = self.launch_container(key, &executor, &spec, ctx)?;
+        let container_id = executor.container_id.clone();
+        self.executors.insert(key.clone(), executor);
+        if uris.is_empty() {
+            self.start_executor(key, &spec, ctx);
+            return Ok(());
+        }
+        let fetched = tokio::task::spawn_blocking(move || fetcher::fetch(&uris, &sandbox));
+        let fetching = key.clone();
+        ctx.defer(fetched, move |agent: &mut Agent, result, ctx| {
+            let result = match result {
+                Ok(fetched) => fetched.map_err(|e| e.to_string()),
+                Err(panicked) => Err(panicked.to_string()),
+            };
+            agent.fetched(&fetching, &container_id, &spec, result, ctx)
+        });
+        Ok(())
+    }
+
+    /// The executor's URIs are in its sandbox (or could not be): it starts now, unless
+    /// it was destroyed meanwhile.
+    fn fetched(
+        &mut self,
+        key: &ExecutorKey,
+        container_id: &ContainerId,
+        spec: &LaunchSpec,
+        result: Result<(), String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let current = self.executors.get(key).is_some_and(|e| {
+            &e.container_id == container_id && e.state == ExecutorState::Registering
+        });
+        if !current {
+            return;
+        }
+        match result {
+            Ok(()) => self.start_executor(key, spec, ctx),
+            Err(reason) => self.launch_failed(key, format!("Failed to fetch: {reason}"), ctx),
+        }
+    }
+
+    /// Starts the executor's container, watches for its end, and gives it
+    /// `--executor_registration_timeout` to register.
+    fn start_executor(&mut self, key: &ExecutorKey, spec: &LaunchSpec, ctx: &mut Context<Self>) {
+        let mut launched = match self.launch_container(key, spec, ctx) {
+            Ok(launched) => launched,
+            Err(reason) => return self.launch_failed(key, reason, ctx),
+        };
+        let Some(executor) = self.executors.get_mut(key) else {
+            return;
+        };
         executor.os_pid = launched.pid();
-        tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid = executor.os_pid, sandbox = %sandbox.display(), "Executor launched");
-        self.checkpoint_forked_pid(key, &executor);
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, os_pid = executor.os_pid, sandbox = %spec.sandbox.display(), "Executor launched");
+        if let Some(executor) = self.executors.get(key) {
+            self.checkpoint_forked_pid(key, executor);
+        }
         let watched = key.clone();
         ctx.defer(
             async move { launched.wait().await },
             move |agent: &mut Agent, status, ctx| agent.executor_exited(&watched, status.ok(), ctx),
         );
-        self.executors.insert(key.clone(), executor);
         let timeout_key = key.clone();
         ctx.delay(
             self.flags.executor_registration_timeout,
             move |agent: &mut Agent, ctx| agent.executor_registration_timeout(&timeout_key, ctx),
         );
-        Ok(())
+    }
+
+    /// The executor could not start: its tasks fail with the reason.
+    fn launch_failed(&mut self, key: &ExecutorKey, reason: String, ctx: &mut Context<Self>) {
+        tracing::warn!(framework_id = %key.0, executor_id = %key.1, %reason, "Executor launch failed");
+        if let Some(executor) = self.executors.get_mut(key) {
+            executor.termination = Some(Termination {
+                state: TaskState::TASK_FAILED,
+                reason: StatusReason::REASON_CONTAINER_LAUNCH_FAILED,
+                message: reason,
+            });
+        }
+        self.executor_exited(key, None, ctx);
     }
 
     /// What an executor finds in its environment (and nothing of the agent's but `PATH`).

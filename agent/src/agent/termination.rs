@@ -144,6 +144,10 @@ impl Agent {
         tracing::info!(framework_id = %key.0, executor_id = %key.1, container_id = %executor.container_id, reason = ?termination.reason, "Destroying executor");
         executor.state = ExecutorState::Terminating;
         executor.termination = Some(termination);
+        if executor.os_pid == 0 {
+            // Still fetching: nothing runs yet, the executor ends here.
+            return self.executor_exited(key, None, ctx);
+        }
         let container_id = executor.container_id.clone();
         self.destroy_container(&container_id, ctx);
     }
