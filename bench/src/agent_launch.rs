@@ -148,15 +148,28 @@ fn start_agent(
     Ok(())
 }
 
-/// Removes the (by now empty) cgroups the agent's containers lived under.
+/// Removes the cgroups the agent's containers lived under: the figures are taken
+/// when the last task finished, while the agent may still be destroying the last
+/// containers, which this process's exit would cut short. Their processes are gone,
+/// so the directories go with `rmdir`, retried for a few seconds.
 fn remove_cgroups_root(root: &str) {
-    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
-        return;
-    };
-    for hierarchy in hierarchies.flatten() {
-        let _ = std::fs::remove_dir(hierarchy.path().join(root));
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    let mut roots = vec![base.join(root)];
+    if let Ok(hierarchies) = std::fs::read_dir(base) {
+        roots.extend(hierarchies.flatten().map(|h| h.path().join(root)));
     }
-    let _ = std::fs::remove_dir(std::path::Path::new("/sys/fs/cgroup").join(root));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for root in roots.iter().filter(|root| root.is_dir()) {
+        while root.exists() && Instant::now() < deadline {
+            let containers = std::fs::read_dir(root).into_iter().flatten().flatten();
+            for container in containers.filter(|c| c.path().is_dir()) {
+                let _ = std::fs::remove_dir(container.path());
+            }
+            if std::fs::remove_dir(root).is_err() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
 }
 
 /// What the framework saw.
