@@ -1,7 +1,13 @@
 //! The Mesos agent: the `Agent` actor, resource detection, the containerizer, the status update manager and recovery.
 //!
-//! Built so far: registration with the master and staying registered (`agent`), what
-//! the agent offers (`resources`, `attributes`), flags, and starting it (`start`).
+//! - `agent`: the `Agent` actor: registration, tasks and executors, status updates,
+//!   shutdown, checkpoints while running and recovery after a restart, endpoints;
+//! - `containerizer`: launching executors (nix fork/exec, pid and mount namespaces),
+//!   cgroups v1/v2 and posix isolation, usage, OOM limitations, destroying containers;
+//! - `fetcher`: command URIs copied into sandboxes; `files`: sandboxes over HTTP;
+//!   `gc`: removing finished sandboxes;
+//! - `status_update_manager`: reliable status updates; `state` and `paths`: the
+//!   checkpoints and their layout; `resources`, `attributes`, `flags`, `metrics`.
 
 pub mod agent;
 pub mod attributes;
