@@ -63,7 +63,11 @@ pub struct Flags {
     #[arg(long, env = "MESOS_TASK_GROUP")]
     pub task_group: Option<PathBuf>,
     /// The framework's name.
-    #[arg(long, env = "MESOS_FRAMEWORK_NAME", default_value = "mesos-execute instance")]
+    #[arg(
+        long,
+        env = "MESOS_FRAMEWORK_NAME",
+        default_value = "mesos-execute instance"
+    )]
     pub framework_name: String,
     /// Kill the task this long after it started running (`10secs`, `2mins`).
     #[arg(long, env = "MESOS_KILL_AFTER", value_parser = duration)]
@@ -154,13 +158,26 @@ impl Scheduler for CommandScheduler {
         self.report(Event::Update(status));
     }
 
-    fn framework_message(&mut self, _: &dyn SchedulerDriver, _: ExecutorId, _: AgentId, _: Vec<u8>) {}
+    fn framework_message(
+        &mut self,
+        _: &dyn SchedulerDriver,
+        _: ExecutorId,
+        _: AgentId,
+        _: Vec<u8>,
+    ) {
+    }
 
     fn agent_lost(&mut self, _: &dyn SchedulerDriver, agent_id: AgentId) {
         tracing::warn!(%agent_id, "Agent lost");
     }
 
-    fn executor_lost(&mut self, _: &dyn SchedulerDriver, executor_id: ExecutorId, agent_id: AgentId, status: i32) {
+    fn executor_lost(
+        &mut self,
+        _: &dyn SchedulerDriver,
+        executor_id: ExecutorId,
+        agent_id: AgentId,
+        status: i32,
+    ) {
         tracing::warn!(%executor_id, %agent_id, status, "Executor lost");
     }
 
@@ -208,7 +225,12 @@ pub fn task(flags: &Flags) -> anyhow::Result<TaskInfo> {
         info.value = Some(command);
     } else {
         info.arguments = command.split_whitespace().map(str::to_owned).collect();
-        info.value = Some(info.arguments.first().cloned().context("--command is empty")?);
+        info.value = Some(
+            info.arguments
+                .first()
+                .cloned()
+                .context("--command is empty")?,
+        );
     }
     Ok(TaskInfo {
         name: name.clone(),
@@ -221,7 +243,9 @@ pub fn task(flags: &Flags) -> anyhow::Result<TaskInfo> {
 /// `--env`: a JSON object of strings, inline or in a `file://` file.
 fn environment(text: &str) -> anyhow::Result<Environment> {
     let json = match text.strip_prefix("file://") {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("read --env file {path}"))?,
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("read --env file {path}"))?
+        }
         None => text.to_owned(),
     };
     let object: serde_json::Map<String, serde_json::Value> =
@@ -260,7 +284,10 @@ pub fn run(flags: &Flags) -> anyhow::Result<bool> {
     };
     let driver = MesosSchedulerDriver::new(scheduler, framework, flags.master.clone());
     if driver.start() != Status::DRIVER_RUNNING {
-        bail!("the scheduler driver did not start for master '{}'", flags.master);
+        bail!(
+            "the scheduler driver did not start for master '{}'",
+            flags.master
+        );
     }
     let mut watch = Watch {
         flags,
@@ -300,7 +327,9 @@ impl Watch<'_> {
                 self.kill_at
             };
             let event = match deadline {
-                Some(deadline) => events.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+                Some(deadline) => {
+                    events.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                }
                 None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match event {
@@ -366,7 +395,11 @@ impl Watch<'_> {
     /// `--kill_after` passed since the task started running.
     fn kill(&mut self) {
         self.kill_at = None;
-        let agent = self.agent_id.as_ref().map(ToString::to_string).unwrap_or_default();
+        let agent = self
+            .agent_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         println!("Asked to kill task '{}' on agent '{agent}'", self.task.name);
         self.driver.kill_task(self.task.task_id.clone());
     }
@@ -481,7 +514,12 @@ mod tests {
 
     #[test]
     fn a_plain_command_is_split_into_argv() {
-        let task = task(&flags(&["--name=t", "--command=/bin/echo a b", "--shell=false"])).unwrap();
+        let task = task(&flags(&[
+            "--name=t",
+            "--command=/bin/echo a b",
+            "--shell=false",
+        ]))
+        .unwrap();
         let command = task.command.unwrap();
         assert_eq!(command.value.as_deref(), Some("/bin/echo"));
         assert_eq!(command.arguments, ["/bin/echo", "a", "b"]);
@@ -489,7 +527,12 @@ mod tests {
 
     #[test]
     fn env_is_a_json_object_of_strings() {
-        let task = task(&flags(&["--name=t", "--command=env", r#"--env={"A":"1","B":"two"}"#])).unwrap();
+        let task = task(&flags(&[
+            "--name=t",
+            "--command=env",
+            r#"--env={"A":"1","B":"two"}"#,
+        ]))
+        .unwrap();
         let variables = task.command.unwrap().environment.unwrap().variables;
         assert_eq!(variables.len(), 2);
         assert_eq!(variables[1].name, "B");
@@ -535,6 +578,9 @@ mod tests {
     fn dates_follow_the_calendar() {
         assert_eq!(format_time(0.0), "1970-01-01 00:00:00.000 UTC");
         assert_eq!(format_time(951_782_400.0), "2000-02-29 00:00:00.000 UTC");
-        assert_eq!(format_time(4_107_542_399.999), "2100-02-28 23:59:59.999 UTC");
+        assert_eq!(
+            format_time(4_107_542_399.999),
+            "2100-02-28 23:59:59.999 UTC"
+        );
     }
 }

@@ -179,7 +179,10 @@ impl Cluster {
             let agent_flags = AgentFlags::try_parse_from([
                 "mesos-agent".to_owned(),
                 format!("--master={}", master.pid()),
-                format!("--work_dir={}", work_dir.path.join(format!("agent-{n}")).display()),
+                format!(
+                    "--work_dir={}",
+                    work_dir.path.join(format!("agent-{n}")).display()
+                ),
                 format!("--resources={resources}"),
                 format!("--isolation={}", flags.isolation),
                 format!("--launcher_dir={}", launcher_dir.display()),
@@ -236,8 +239,10 @@ impl Cluster {
 
 /// Waits until the process `pid` has finished, within `STOP_TIMEOUT`.
 fn wait_for(pid: &Pid, what: &str) -> anyhow::Result<()> {
-    libproc::Runtime::block_on(tokio::time::timeout(STOP_TIMEOUT, libproc::wait(pid)))
-        .map_err(|_| anyhow::anyhow!("{what} did not stop within {STOP_TIMEOUT:?}"))
+    libproc::Runtime::block_on(async {
+        tokio::time::timeout(STOP_TIMEOUT, libproc::wait(pid)).await
+    })
+    .map_err(|_| anyhow::anyhow!("{what} did not stop within {STOP_TIMEOUT:?}"))
 }
 
 /// Starts the stopped `agent` again with `--recover=cleanup`, which destroys every

@@ -31,8 +31,7 @@ fn main() -> ExitCode {
 }
 
 fn run(flags: &Flags) -> anyhow::Result<()> {
-    let address =
-        libproc::Runtime::start(flags.runtime_config()).context("start the runtime")?;
+    let address = libproc::Runtime::start(flags.runtime_config()).context("start the runtime")?;
     let cluster = Cluster::start(flags)?;
     println!("Master {} started", cluster.master());
     for agent in cluster.agents() {
