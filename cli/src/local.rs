@@ -228,12 +228,16 @@ impl Cluster {
         libproc::Runtime::block_on(libproc::wait(self.master.pid()));
         for agent in &self.agents {
             libproc::terminate(agent.addr.pid());
-            wait_for(agent.addr.pid(), &agent.id)?;
         }
+        // Every agent is cleaned up even when another could not be; the first
+        // failure is the one reported.
+        let mut outcome = Ok(());
         for agent in &self.agents {
-            clean_up(agent, &self.files)?;
+            let stopped =
+                wait_for(agent.addr.pid(), &agent.id).and_then(|()| clean_up(agent, &self.files));
+            outcome = outcome.and(stopped);
         }
-        Ok(())
+        outcome
     }
 }
 

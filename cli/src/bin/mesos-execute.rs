@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    // The status lines are the output; the driver's log only when asked for.
     mesos_cli::init_logging(std::env::var_os("RUST_LOG").is_none());
     match execute::run(&flags) {
         Ok(true) => ExitCode::SUCCESS,
