@@ -73,11 +73,7 @@ pub fn start_with_files(flags: Flags, files: Arc<Files>) -> Result<Addr<Agent>, 
 /// Starts the agent as process `id` instead of `slave(1)`: agents of one runtime share
 /// its address, so `mesos-local` gives each its own id (`slave(1)`, `slave(2)`...), as
 /// Mesos's local mode does.
-pub fn start_named(
-    flags: Flags,
-    files: Arc<Files>,
-    id: &str,
-) -> Result<Addr<Agent>, StartError> {
+pub fn start_named(flags: Flags, files: Arc<Files>, id: &str) -> Result<Addr<Agent>, StartError> {
     let address = libproc::Runtime::address().ok_or(StartError::NoRuntime)?;
     std::fs::create_dir_all(&flags.work_dir).map_err(|source| StartError::WorkDir {
         path: flags.work_dir.display().to_string(),
