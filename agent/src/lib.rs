@@ -25,4 +25,4 @@ pub mod status_update_manager;
 
 pub use agent::{Agent, Recovered};
 pub use containerizer::launcher;
-pub use start::{start, start_with_files, StartError, AGENT_ID};
+pub use start::{start, start_named, start_with_files, StartError, AGENT_ID};

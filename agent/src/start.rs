@@ -67,6 +67,13 @@ pub fn start(flags: Flags) -> Result<Addr<Agent>, StartError> {
 /// Starts the agent with a `files` process shared with other agents of this runtime
 /// (there is one per runtime, as in Mesos; `mesos-local` runs several agents).
 pub fn start_with_files(flags: Flags, files: Arc<Files>) -> Result<Addr<Agent>, StartError> {
+    start_named(flags, files, AGENT_ID)
+}
+
+/// Starts the agent as process `id` instead of `slave(1)`: agents of one runtime share
+/// its address, so `mesos-local` gives each its own id (`slave(1)`, `slave(2)`...), as
+/// Mesos's local mode does.
+pub fn start_named(flags: Flags, files: Arc<Files>, id: &str) -> Result<Addr<Agent>, StartError> {
     let address = libproc::Runtime::address().ok_or(StartError::NoRuntime)?;
     std::fs::create_dir_all(&flags.work_dir).map_err(|source| StartError::WorkDir {
         path: flags.work_dir.display().to_string(),
@@ -94,7 +101,7 @@ pub fn start_with_files(flags: Flags, files: Arc<Files>) -> Result<Addr<Agent>, 
     };
     Ok(libproc::spawn(
         Agent::new(flags, info, master, recovered, services),
-        AGENT_ID,
+        id,
     )?)
 }
 
