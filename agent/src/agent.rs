@@ -95,6 +95,8 @@ pub struct Agent {
     recovery_errors: u32,
     metrics: Metrics,
     containerizer: Containerizer,
+    /// Containers being destroyed: a stopping agent waits for them.
+    destroying: usize,
     files: std::sync::Arc<Files>,
     gc: GarbageCollector,
 }
@@ -125,6 +127,7 @@ impl Agent {
             recovered,
             metrics: Metrics,
             containerizer: services.containerizer,
+            destroying: 0,
             files: services.files,
             gc: services.gc,
         }
@@ -310,6 +313,13 @@ impl Agent {
             reason = message.message.as_deref().unwrap_or(""),
             "The master asked this agent to shut down"
         );
+        self.shut_down(ctx);
+    }
+
+    /// Shuts every executor down (gracefully, then destroyed after the grace period)
+    /// and stops the agent once they and their containers are gone. What the master's
+    /// `ShutdownMessage` asks; `mesos-local` asks it of its agents when it stops.
+    pub fn shut_down(&mut self, ctx: &mut Context<Self>) {
         self.state = State::Terminating;
         for key in self.executor_keys(|_| true) {
             self.shutdown_executor(&key, ctx);

@@ -16,7 +16,7 @@ use anyhow::{bail, Context as _};
 use clap::Parser;
 use libproc::{Addr, Pid};
 use mesos_agent::files::Files;
-use mesos_agent::flags::{Flags as AgentFlags, Recover};
+use mesos_agent::flags::Flags as AgentFlags;
 use mesos_agent::resources::{agent_resources, Machine};
 use mesos_agent::Agent;
 use mesos_master::flags::{Flags as MasterFlags, RegistryBackend};
@@ -145,7 +145,6 @@ struct LocalAgent {
 pub struct Cluster {
     master: Addr<Master>,
     agents: Vec<LocalAgent>,
-    files: Arc<Files>,
     work_dir: WorkDir,
 }
 
@@ -185,6 +184,7 @@ impl Cluster {
                 ),
                 format!("--resources={resources}"),
                 format!("--isolation={}", flags.isolation),
+                format!("--cgroups_root=mesos-local-{}-{n}", std::process::id()),
                 format!("--launcher_dir={}", launcher_dir.display()),
                 format!("--quiet={}", flags.quiet),
             ])
@@ -201,7 +201,6 @@ impl Cluster {
         Ok(Cluster {
             master,
             agents,
-            files,
             work_dir,
         })
     }
@@ -227,15 +226,16 @@ impl Cluster {
         libproc::terminate(self.master.pid());
         libproc::Runtime::block_on(libproc::wait(self.master.pid()));
         for agent in &self.agents {
-            libproc::terminate(agent.addr.pid());
+            drop(libproc::dispatch(&agent.addr, |agent, ctx| {
+                agent.shut_down(ctx)
+            }));
         }
-        // Every agent is cleaned up even when another could not be; the first
+        // Every agent is waited for even when another could not be; the first
         // failure is the one reported.
         let mut outcome = Ok(());
         for agent in &self.agents {
-            let stopped =
-                wait_for(agent.addr.pid(), &agent.id).and_then(|()| clean_up(agent, &self.files));
-            outcome = outcome.and(stopped);
+            outcome = outcome.and(wait_for(agent.addr.pid(), &agent.id));
+            remove_cgroups_root(&agent.flags.cgroups_root);
         }
         outcome
     }
@@ -249,21 +249,13 @@ fn wait_for(pid: &Pid, what: &str) -> anyhow::Result<()> {
     .map_err(|_| anyhow::anyhow!("{what} did not stop within {STOP_TIMEOUT:?}"))
 }
 
-/// Starts the stopped `agent` again with `--recover=cleanup`, which destroys every
-/// executor it left running, and waits until it is done. An agent that never
-/// registered has no checkpoints, hence no executors, and is left alone.
-fn clean_up(agent: &LocalAgent, files: &Arc<Files>) -> anyhow::Result<()> {
-    if !mesos_agent::paths::latest_agent(&agent.flags.work_dir).exists() {
-        return Ok(());
+/// Removes an agent's (now empty) cgroups root from every hierarchy, if it made one.
+fn remove_cgroups_root(root: &str) {
+    let base = Path::new("/sys/fs/cgroup");
+    let _ = std::fs::remove_dir(base.join(root));
+    for hierarchy in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let _ = std::fs::remove_dir(hierarchy.path().join(root));
     }
-    let flags = AgentFlags {
-        recover: Recover::Cleanup,
-        ..agent.flags.clone()
-    };
-    tracing::info!(agent = %agent.id, "Destroying the agent's executors");
-    let cleaner = mesos_agent::start_named(flags, files.clone(), &agent.id)
-        .with_context(|| format!("start {} to clean up its executors", agent.id))?;
-    wait_for(cleaner.pid(), &format!("the cleanup of {}", agent.id))
 }
 
 /// An even share of `whole` for each of `n` agents: `1/n` of each scalar (CPUs to the

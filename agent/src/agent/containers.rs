@@ -94,10 +94,13 @@ impl Agent {
     ) {
         let destroyed = self.containerizer.destroy(container_id);
         let container_id = container_id.clone();
-        ctx.defer(destroyed, move |_agent: &mut Agent, result, _ctx| {
+        self.destroying += 1;
+        ctx.defer(destroyed, move |agent: &mut Agent, result, ctx| {
+            agent.destroying -= 1;
             if let Err(error) = result {
                 tracing::warn!(%container_id, %error, "Container destruction failed");
             }
+            agent.terminate_when_idle(ctx);
         });
     }
 

@@ -216,9 +216,9 @@ impl Agent {
         }
     }
 
-    /// A terminating agent stops once its executors are gone.
+    /// A terminating agent stops once its executors and their containers are gone.
     pub(super) fn terminate_when_idle(&mut self, ctx: &mut Context<Self>) {
-        if self.state == State::Terminating && self.executors.is_empty() {
+        if self.state == State::Terminating && self.executors.is_empty() && self.destroying == 0 {
             tracing::info!("Every executor is gone; the agent stops");
             ctx.terminate();
         }
