@@ -87,6 +87,11 @@ pub struct Agent {
     ping_timer: Option<Timer>,
     start_time: SystemTime,
     executors: std::collections::HashMap<executor::ExecutorKey, executor::Executor>,
+    /// Ended executors per framework, newest last, for `/state`.
+    completed_executors: std::collections::HashMap<
+        FrameworkId,
+        std::collections::VecDeque<(executor::ExecutorKey, executor::Executor)>,
+    >,
     /// Frameworks being shut down: their executors' final updates are not sent.
     terminating_frameworks: std::collections::HashSet<FrameworkId>,
     manager: Option<libproc::Addr<StatusUpdateManager>>,
@@ -121,6 +126,7 @@ impl Agent {
             ping_timer: None,
             start_time: SystemTime::now(),
             executors: std::collections::HashMap::new(),
+            completed_executors: std::collections::HashMap::new(),
             terminating_frameworks: std::collections::HashSet::new(),
             manager: None,
             recovery_errors: recovered.as_ref().map_or(0, |r| r.state.errors),

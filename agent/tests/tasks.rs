@@ -39,6 +39,16 @@ async fn a_command_task_runs_on_the_agent_and_finishes() {
         stdout.is_some(),
         "no sandbox stdout holds the task's output"
     );
+    let agent = libproc::Pid::new("slave(1)", cluster.master.addr);
+    let executor = eventually("the completed executor in the agent's state", || async {
+        let state = get_json(&agent, "/slave(1)/state").await;
+        let executor = &state["completed_frameworks"][0]["completed_executors"][0];
+        (executor["completed_tasks"][0]["state"] == "TASK_FINISHED").then(|| executor.clone())
+    })
+    .await;
+    assert_eq!(executor["completed_tasks"][0]["id"], "hello-1");
+    let directory = executor["directory"].as_str().unwrap_or_default();
+    assert!(std::path::Path::new(directory).join("stdout").exists());
 }
 
 #[tokio::test]

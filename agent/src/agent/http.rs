@@ -71,37 +71,39 @@ impl Agent {
             "attributes": attributes,
             "master_hostname": self.master.addr.ip().to_string(),
             "flags": self.flags.to_json()["flags"],
-            "frameworks": self.frameworks_json(),
-            "completed_frameworks": [],
+            "frameworks": self.frameworks_json(true),
+            "completed_frameworks": self.frameworks_json(false),
         }))
         .into()
     }
 
-    /// Each framework with executors here, with its executors.
-    fn frameworks_json(&self) -> Vec<Value> {
-        let mut frameworks: BTreeMap<&str, (Value, Vec<Value>)> = BTreeMap::new();
-        for (key, executor) in &self.executors {
-            let framework = &executor.framework;
-            let entry = frameworks.entry(key.0.as_str()).or_insert_with(|| {
-                let model = json!({
-                    "id": key.0.as_str(),
-                    "name": framework.name,
-                    "user": framework.user,
-                    "hostname": framework.hostname,
-                    "failover_timeout": framework.failover_timeout.unwrap_or(0.0),
-                    "checkpoint": framework.checkpoint.unwrap_or(false),
-                    "role": framework.roles.first().cloned().unwrap_or_else(|| "*".to_owned()),
-                    "roles": framework.roles,
-                });
-                (model, Vec::new())
-            });
-            entry.1.push(self.executor_json(key, executor));
+    /// The frameworks with executors running here (`active`), or with only completed
+    /// ones, each with its executors and completed executors.
+    fn frameworks_json(&self, active: bool) -> Vec<Value> {
+        type Entry = (Value, Vec<Value>, Vec<Value>);
+        let mut frameworks: BTreeMap<&str, Entry> = BTreeMap::new();
+        let running = self.executors.iter().map(|(key, e)| (key, e, true));
+        let completed = self
+            .completed_executors
+            .values()
+            .flat_map(|executors| executors.iter().map(|(key, e)| (key, e, false)));
+        for (key, executor, live) in running.chain(completed) {
+            let entry = frameworks
+                .entry(key.0.as_str())
+                .or_insert_with(|| (framework_json(key, executor), Vec::new(), Vec::new()));
+            let model = self.executor_json(key, executor);
+            if live {
+                entry.1.push(model);
+            } else {
+                entry.2.push(model);
+            }
         }
         frameworks
             .into_values()
-            .map(|(mut model, executors)| {
+            .filter(|(_, executors, _)| executors.is_empty() != active)
+            .map(|(mut model, executors, completed)| {
                 model["executors"] = executors.into();
-                model["completed_executors"] = json!([]);
+                model["completed_executors"] = completed.into();
                 model
             })
             .collect()
@@ -151,6 +153,20 @@ impl Agent {
             "completed_tasks": completed,
         })
     }
+}
+
+fn framework_json(key: &ExecutorKey, executor: &Executor) -> Value {
+    let framework = &executor.framework;
+    json!({
+        "id": key.0.as_str(),
+        "name": framework.name,
+        "user": framework.user,
+        "hostname": framework.hostname,
+        "failover_timeout": framework.failover_timeout.unwrap_or(0.0),
+        "checkpoint": framework.checkpoint.unwrap_or(false),
+        "role": framework.roles.first().cloned().unwrap_or_else(|| "*".to_owned()),
+        "roles": framework.roles,
+    })
 }
 
 fn secs(time: SystemTime) -> f64 {

@@ -17,6 +17,10 @@ use mesos_proto::FrameworkId;
 
 use super::executor::{ExecutorKey, ExecutorState, Termination};
 use super::{Agent, State};
+
+/// Completed executors kept per framework (Mesos's
+/// `--max_completed_executors_per_framework` default).
+const MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK: usize = 150;
 use crate::launcher;
 
 impl Agent {
@@ -178,9 +182,9 @@ impl Agent {
             });
         let unfinished = executor.unfinished();
         if !self.terminating_frameworks.contains(&key.0) {
-            for task_id in unfinished {
+            for task_id in &unfinished {
                 let status = self.agent_status(
-                    &task_id,
+                    task_id,
                     Some(&key.1),
                     termination.state,
                     termination.reason,
@@ -202,11 +206,27 @@ impl Agent {
             };
             ctx.send(&self.master, exited);
         }
-        if let Some(executor) = self.executors.remove(key) {
+        if let Some(mut executor) = self.executors.remove(key) {
             self.container_ended(key, &executor, ctx);
+            for task_id in unfinished {
+                if let Some((_, state)) = executor.launched.get_mut(&task_id) {
+                    *state = termination.state;
+                }
+            }
+            self.remember_completed(key.clone(), executor);
         }
         self.framework_done(&key.0);
         self.terminate_when_idle(ctx);
+    }
+
+    /// Keeps an ended executor for `/state` (its sandbox stays browsable until
+    /// collected), at most `MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK` per framework.
+    fn remember_completed(&mut self, key: ExecutorKey, executor: super::executor::Executor) {
+        let completed = self.completed_executors.entry(key.0.clone()).or_default();
+        completed.push_back((key, executor));
+        while completed.len() > MAX_COMPLETED_EXECUTORS_PER_FRAMEWORK {
+            completed.pop_front();
+        }
     }
 
     /// Forgets a terminating framework once its last executor is gone.
