@@ -1,6 +1,8 @@
 //! The `Agent` actor (Mesos's `slave(1)`): registers with the master and stays
 //! registered. This part covers registration and the master connection:
 //!
+//! - the master is whoever the `--master` detector names (a fixed address, or the
+//!   leader ZooKeeper elects); the agent follows every change of leader;
 //! - to the master: `RegisterSlaveMessage` (no id yet) or `ReregisterSlaveMessage`,
 //!   retried after a random wait up to `--registration_backoff_factor`, doubling to a
 //!   minute, until the master answers;
@@ -15,6 +17,7 @@
 use std::time::{Duration, SystemTime};
 
 use libproc::{Context, Pid, Process, RemoteConnection, Timer};
+use mesos_detector::MasterDetector;
 use mesos_proto::mesos::{AgentCapability, AgentCapabilityType, AgentInfo};
 use mesos_proto::messages::{
     PingSlaveMessage, PongSlaveMessage, RegisterSlaveMessage, ReregisterSlaveMessage,
@@ -80,7 +83,9 @@ pub struct Services {
 pub struct Agent {
     flags: Flags,
     info: AgentInfo,
-    master: Pid,
+    detector: MasterDetector,
+    /// The leading master, once detected.
+    master: Option<Pid>,
     state: State,
     backoff: Duration,
     master_ping_timeout: Duration,
@@ -112,7 +117,7 @@ impl Agent {
     pub fn new(
         flags: Flags,
         info: AgentInfo,
-        master: Pid,
+        detector: MasterDetector,
         recovered: Option<Recovered>,
         services: Services,
     ) -> Self {
@@ -120,7 +125,8 @@ impl Agent {
             backoff: flags.registration_backoff_factor,
             flags,
             info,
-            master,
+            detector,
+            master: None,
             state: State::Recovering,
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
@@ -144,15 +150,54 @@ impl Agent {
         self.info.id.clone().unwrap_or_default()
     }
 
-    /// Starts registering with the master, over a fresh connection.
-    fn detected(&mut self, ctx: &mut Context<Self>) {
-        if self.state == State::Terminating {
+    /// Asks the detector for the leading master once it differs from the one the
+    /// agent knows; the answer comes to `master_detected`.
+    fn detect(&mut self, ctx: &mut Context<Self>) {
+        let detection = self.detector.detect(self.master.as_ref());
+        ctx.defer(detection, |agent: &mut Agent, leader, ctx| {
+            agent.master_detected(leader, ctx)
+        });
+    }
+
+    /// A new leading master (or none): the agent registers with it, unless it is
+    /// still recovering or stopping, and keeps following the detector.
+    fn master_detected(&mut self, leader: Option<Pid>, ctx: &mut Context<Self>) {
+        if leader != self.master {
+            match &leader {
+                Some(master) => tracing::info!(%master, "New master detected"),
+                None => tracing::warn!("No master is elected; waiting for one"),
+            }
+            self.master = leader;
+            if matches!(self.state, State::Registering | State::Running) {
+                self.disconnect();
+                self.state = State::Disconnected;
+            }
+            if self.state == State::Disconnected {
+                self.register_with_master(ctx);
+            }
+        }
+        self.detect(ctx);
+    }
+
+    /// Starts registering with the detected master, over a fresh connection.
+    fn register_with_master(&mut self, ctx: &mut Context<Self>) {
+        if self.state != State::Disconnected {
             return;
         }
-        tracing::info!(master = %self.master, "Registering with the master");
-        ctx.link_with(&self.master, RemoteConnection::Reconnect);
+        let Some(master) = self.master.clone() else {
+            return;
+        };
+        tracing::info!(%master, "Registering with the master");
+        ctx.link_with(&master, RemoteConnection::Reconnect);
         self.state = State::Registering;
         self.register(ctx);
+    }
+
+    /// Sends `message` to the master, if one is known.
+    fn send_to_master<M: libproc::Message>(&self, message: M, ctx: &mut Context<Self>) {
+        if let Some(master) = &self.master {
+            ctx.send(master, message);
+        }
     }
 
     /// The next wait before trying the master again: random up to the backoff, which
@@ -170,14 +215,14 @@ impl Agent {
         }
         let capabilities = all_capabilities();
         match self.info.id {
-            None => ctx.send(
-                &self.master,
+            None => self.send_to_master(
                 RegisterSlaveMessage {
                     slave: self.info.clone(),
                     version: mesos_proto::MESOS_VERSION.to_owned(),
                     agent_capabilities: capabilities,
                     ..Default::default()
                 },
+                ctx,
             ),
             Some(_) => {
                 let report = self.report();
@@ -190,7 +235,7 @@ impl Agent {
                     frameworks: report.frameworks,
                     ..Default::default()
                 };
-                ctx.send(&self.master, reregister)
+                self.send_to_master(reregister, ctx)
             }
         }
         let wait = self.next_wait();
@@ -198,10 +243,10 @@ impl Agent {
     }
 
     fn is_master(&self, from: &Pid) -> bool {
-        if from.addr == self.master.addr {
+        if self.master.as_ref().is_some_and(|m| m.addr == from.addr) {
             return true;
         }
-        tracing::warn!(%from, master = %self.master, "Ignoring a message that is not from the master");
+        tracing::warn!(%from, master = ?self.master, "Ignoring a message that is not from the master");
         false
     }
 
@@ -277,7 +322,8 @@ impl Agent {
             self.arm_ping_timer(ctx);
             if !message.connected {
                 tracing::info!("The master counts this agent as disconnected; registering again");
-                self.detected(ctx);
+                self.state = State::Disconnected;
+                self.register_with_master(ctx);
             }
         }
     }
@@ -298,15 +344,20 @@ impl Agent {
         ) {
             return;
         }
+        self.disconnect();
         self.state = State::Disconnected;
+        let wait = self.next_wait();
+        ctx.delay(wait, Agent::register_with_master);
+    }
+
+    /// Stops what runs only while registered: the ping watch, status update sending.
+    fn disconnect(&mut self) {
         if let Some(timer) = self.ping_timer.take() {
             timer.cancel();
         }
         if let Some(manager) = &self.manager {
             drop(libproc::dispatch(manager, |manager, _| manager.pause()));
         }
-        let wait = self.next_wait();
-        ctx.delay(wait, Agent::detected);
     }
 
     /// ShutdownMessage: the master refuses or removed this agent; it shuts its
@@ -444,14 +495,15 @@ impl Process for Agent {
 
         Agent::route_endpoints(ctx);
         self.refresh_metrics(ctx);
+        self.detect(ctx);
         match self.recovered.take() {
             Some(recovered) => self.recover(recovered, ctx),
-            None => self.detected(ctx),
+            None => self.recovered(ctx),
         }
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Context<Self>) {
-        if pid.addr == self.master.addr {
+        if self.master.as_ref().is_some_and(|m| m.addr == pid.addr) {
             tracing::warn!(master = %pid, "Lost the connection to the master");
             self.lost_master(ctx);
         }

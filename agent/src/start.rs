@@ -79,7 +79,7 @@ pub fn start_named(flags: Flags, files: Arc<Files>, id: &str) -> Result<Addr<Age
         path: flags.work_dir.display().to_string(),
         source,
     })?;
-    let master = mesos_detector::master_pid(&flags.master)?;
+    let detector = mesos_detector::MasterDetector::create(&flags.master)?;
     let machine = Machine::detect(&flags.work_dir);
     let info = AgentInfo {
         hostname: flags
@@ -92,7 +92,7 @@ pub fn start_named(flags: Flags, files: Arc<Files>, id: &str) -> Result<Addr<Age
         checkpoint: Some(true),
         id: None,
     };
-    tracing::info!(%master, resources = %info.resources, "Agent starting");
+    tracing::info!(master = %flags.master, resources = %info.resources, "Agent starting");
     let recovered = recover(&flags, &info)?;
     let services = Services {
         containerizer: Containerizer::new(&flags)?,
@@ -100,7 +100,7 @@ pub fn start_named(flags: Flags, files: Arc<Files>, id: &str) -> Result<Addr<Age
         gc: GarbageCollector::spawn(Some(DiskWatch::from_flags(&flags)))?,
     };
     Ok(libproc::spawn(
-        Agent::new(flags, info, master, recovered, services),
+        Agent::new(flags, info, detector, recovered, services),
         id,
     )?)
 }

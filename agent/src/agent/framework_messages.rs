@@ -64,7 +64,7 @@ impl Agent {
         };
         match scheduler {
             Some(pid) => ctx.send(&pid, message),
-            None => ctx.send(&self.master, message),
+            None => self.send_to_master(message, ctx),
         }
     }
 }

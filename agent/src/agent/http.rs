@@ -69,7 +69,7 @@ impl Agent {
             "hostname": self.info.hostname,
             "resources": self.info.resources.to_flat_json(),
             "attributes": attributes,
-            "master_hostname": self.master.addr.ip().to_string(),
+            "master_hostname": self.master.as_ref().map(|m| m.addr.ip().to_string()),
             "flags": self.flags.to_json()["flags"],
             "frameworks": self.frameworks_json(true),
             "completed_frameworks": self.frameworks_json(false),

@@ -284,9 +284,10 @@ impl Agent {
     }
 
     /// Recovery is over: register with the master (as the same agent).
-    fn recovered(&mut self, ctx: &mut Context<Self>) {
+    pub(super) fn recovered(&mut self, ctx: &mut Context<Self>) {
         tracing::info!(executors = self.executors.len(), "Finished recovery");
-        self.detected(ctx);
+        self.state = State::Disconnected;
+        self.register_with_master(ctx);
     }
 
     /// `--recover=cleanup`: every recovered executor is destroyed, then the agent stops.

@@ -539,7 +539,7 @@ impl Agent {
             return;
         }
         let pid = Some(ctx.pid().to_string());
-        ctx.send(&self.master, StatusUpdateMessage { update, pid });
+        self.send_to_master(StatusUpdateMessage { update, pid }, ctx);
     }
 
     /// StatusUpdateAcknowledgementMessage, from the master: the manager sends the next.

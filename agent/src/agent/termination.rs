@@ -204,7 +204,7 @@ impl Agent {
                 executor_id: key.1.clone(),
                 status: status.map_or(-1, |s| s.into_raw()),
             };
-            ctx.send(&self.master, exited);
+            self.send_to_master(exited, ctx);
         }
         if let Some(mut executor) = self.executors.remove(key) {
             self.container_ended(key, &executor, ctx);
