@@ -1,0 +1,10 @@
+//! Cluster scenarios: real `mesos-master` and `mesos-agent` processes, real command
+//! executors, frameworks driven by the real scheduler driver. One binary, one module
+//! per behaviour; nextest runs each test in its own process.
+
+mod allocation;
+mod examples;
+mod fault_tolerance;
+mod partition;
+mod reconciliation;
+mod tasks;

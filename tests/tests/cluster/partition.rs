@@ -1,0 +1,61 @@
+//! An agent that stops answering: its tasks are reported unreachable (or lost), and it
+//! is admitted again when it comes back.
+
+use mesos_proto::mesos::{FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, TaskState};
+use mesos_tests::{framework_info, Cluster, Event, Framework};
+
+/// Kills the agent of a framework's running task, and returns the state the framework
+/// hears for it; then restarts the agent and checks it is active again under its id.
+fn task_state_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskState {
+    let mut cluster = Cluster::builder(name)
+        .master_flag("--agent_ping_timeout=300ms")
+        .master_flag("--max_agent_ping_timeouts=3")
+        .agent(&[])
+        .start();
+    let agent = cluster.agent_id(0);
+    let framework = Framework::start(info, &cluster.master());
+    framework.registered();
+    framework.launch("sleeper", "sleep 1000");
+    framework.updates_until("sleeper", TaskState::TASK_RUNNING);
+
+    cluster.kill_agent(0);
+
+    let state = framework.update("sleeper").state;
+    framework.until("agent_lost", |event| match event {
+        Event::AgentLost(lost) => Some(assert_eq!(lost.as_str(), agent)),
+        _ => None,
+    });
+    cluster.until("the agent unreachable in /master/state", |state| {
+        state["unreachable_slaves"] == 1
+    });
+
+    cluster.start_agent(0);
+
+    assert_eq!(
+        cluster.agent_id(0),
+        agent,
+        "the agent comes back under its id"
+    );
+    cluster.until("no unreachable agent in /master/state", |state| {
+        state["unreachable_slaves"] == 0
+    });
+    state
+}
+
+#[test]
+fn a_crashed_agents_tasks_are_unreachable_for_partition_aware_frameworks() {
+    let info = FrameworkInfo {
+        capabilities: vec![FrameworkCapability {
+            kind: FrameworkCapabilityType::PARTITION_AWARE,
+        }],
+        ..framework_info("partition-aware")
+    };
+    let state = task_state_after_agent_crash("partition-aware", info);
+    assert_eq!(state, TaskState::TASK_UNREACHABLE);
+}
+
+#[test]
+fn a_crashed_agents_tasks_are_lost_for_other_frameworks() {
+    let state = task_state_after_agent_crash("partition-unaware", framework_info("unaware"));
+    assert_eq!(state, TaskState::TASK_LOST);
+}
