@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{kill, Signal};
-use procfs::process::Process;
+use procfs::process::{Process, Stat};
 
-/// The OS pids of the executors an agent forked from `work_dir`, read from the
-/// `forked.pid` files it checkpointed under `meta/`.
-pub fn executor_pids(work_dir: &Path) -> Vec<i32> {
+/// The OS pids of the executors an agent checkpointed (for checkpointing frameworks
+/// only), read from the `forked.pid` files under `meta/` in its `work_dir`.
+pub(crate) fn checkpointed_executor_pids(work_dir: &Path) -> Vec<i32> {
     let mut pids: Vec<i32> = files_named(&work_dir.join("meta"), "forked.pid")
         .iter()
         .filter_map(|file| std::fs::read_to_string(file).ok()?.trim().parse().ok())
@@ -17,6 +17,18 @@ pub fn executor_pids(work_dir: &Path) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// The sessions of the live processes working under `dir`: the executors an agent
+/// started in sandboxes there, each the leader of its session, with their tasks.
+pub(crate) fn sessions_under(dir: &Path) -> Vec<i32> {
+    let mut sessions: Vec<i32> = live_processes()
+        .filter(|(process, _)| process.cwd().is_ok_and(|cwd| cwd.starts_with(dir)))
+        .map(|(_, stat)| stat.session)
+        .collect();
+    sessions.sort_unstable();
+    sessions.dedup();
+    sessions
 }
 
 /// Whether a live (not zombie) process is in session `sid`: the executor the agent
@@ -40,17 +52,22 @@ pub(crate) fn kill_session(sid: i32) {
 }
 
 fn session_members(sid: i32) -> Vec<i32> {
+    live_processes()
+        .filter(|(_, stat)| stat.session == sid)
+        .map(|(process, _)| process.pid)
+        .collect()
+}
+
+/// Every process of the machine that has not exited, with its status.
+fn live_processes() -> impl Iterator<Item = (Process, Stat)> {
     procfs::process::all_processes()
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|process| {
-            process
-                .stat()
-                .is_ok_and(|stat| stat.session == sid && stat.state != 'Z')
+        .filter_map(|process| {
+            let stat = process.stat().ok()?;
+            (stat.state != 'Z').then_some((process, stat))
         })
-        .map(|process: Process| process.pid)
-        .collect()
 }
 
 /// Removes the cgroup `root` from every hierarchy under `hierarchy` (each cgroup v1

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::cleanup::{executor_pids, kill_session, remove_cgroups};
+use crate::cleanup::{checkpointed_executor_pids, kill_session, remove_cgroups, sessions_under};
 use crate::http::get_json;
 use crate::poll::until;
 
@@ -233,9 +233,10 @@ impl Cluster {
         &self.agents[index].dir
     }
 
-    /// The OS pids of the executors agent `index` has forked (running or not).
+    /// The OS pids of the executors agent `index` runs now (whether the agent itself
+    /// runs or not), sorted. Each leads the session of its tasks.
     pub fn executor_pids(&self, index: usize) -> Vec<i32> {
-        executor_pids(&self.agents[index].dir)
+        sessions_under(&self.agents[index].dir)
     }
 
     /// Agent `index`'s id, once the master shows it registered and active.
@@ -283,7 +284,10 @@ impl Drop for Cluster {
         }
         self.master.kill();
         for agent in &self.agents {
-            executor_pids(&agent.dir).into_iter().for_each(kill_session);
+            checkpointed_executor_pids(&agent.dir)
+                .into_iter()
+                .chain(sessions_under(&agent.dir))
+                .for_each(kill_session);
         }
         remove_cgroups(Path::new(CGROUPS_HIERARCHY), &self.cgroups_root);
         if let Err(error) = std::fs::remove_dir_all(&self.dir) {

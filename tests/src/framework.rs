@@ -2,6 +2,8 @@
 //! that records every callback as an [`Event`], after an optional [`Reaction`] (so a
 //! framework can launch on its offers without the test stepping in).
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::time::Instant;
 
@@ -109,6 +111,8 @@ pub struct Framework {
     /// The driver, for the test to call as a scheduler would.
     pub driver: MesosSchedulerDriver,
     events: Receiver<Event>,
+    /// Events received while waiting for others, oldest first.
+    pending: RefCell<VecDeque<Event>>,
 }
 
 impl std::fmt::Debug for Framework {
@@ -137,23 +141,34 @@ impl Framework {
         Framework {
             driver,
             events: receiver,
+            pending: RefCell::default(),
         }
     }
 
-    /// Skips events until `pick` takes one, failing the test with `what` after the
-    /// deadline.
-    pub fn until<T>(&self, what: &str, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    /// The first event, in order, that `pick` takes, failing the test with `what`
+    /// after the deadline. Events `pick` passes over stay queued for later waits.
+    pub fn until<T>(&self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let mut pending = self.pending.borrow_mut();
+        if let Some((index, picked)) = pending
+            .iter()
+            .enumerate()
+            .find_map(|(index, event)| Some((index, pick(event)?)))
+        {
+            pending.remove(index);
+            return picked;
+        }
         let end = Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
-                Ok(event) => {
-                    if let Some(picked) = pick(event) {
-                        return picked;
-                    }
-                }
+                Ok(event) => match pick(&event) {
+                    Some(picked) => return picked,
+                    None => pending.push_back(event),
+                },
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("timed out after {DEADLINE:?} waiting for {what}")
+                    panic!(
+                        "timed out after {DEADLINE:?} waiting for {what}; passed over: {pending:?}"
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("the driver is gone while waiting for {what}")
@@ -165,23 +180,37 @@ impl Framework {
     /// The framework id, once registered.
     pub fn registered(&self) -> FrameworkId {
         self.until("registration", |event| match event {
-            Event::Registered(id, _) => Some(id),
+            Event::Registered(id, _) => Some(id.clone()),
             _ => None,
         })
     }
 
-    /// The first offer of the next `resource_offers`.
-    pub fn offer(&self) -> Offer {
-        self.until("an offer", |event| match event {
-            Event::Offers(mut offers) => Some(offers.remove(0)),
+    /// The offers of the next `resource_offers`.
+    pub fn offers(&self) -> Vec<Offer> {
+        self.until("offers", |event| match event {
+            Event::Offers(offers) => Some(offers.clone()),
             _ => None,
         })
+    }
+
+    /// The first offer of the next `resource_offers`; the others of that call are
+    /// declined (without filter, so their resources come back at once).
+    pub fn offer(&self) -> Offer {
+        let mut offers = self.offers().into_iter();
+        let first = offers.next().expect("resource_offers carries an offer");
+        for other in offers {
+            let no_filter = Filters {
+                refuse_seconds: Some(0.0),
+            };
+            self.driver.decline_offer(other.id, no_filter);
+        }
+        first
     }
 
     /// The next status update of `task`.
     pub fn update(&self, task: &str) -> TaskStatus {
         self.until(&format!("an update of {task}"), |event| match event {
-            Event::Update(status) if status.task_id.as_str() == task => Some(status),
+            Event::Update(status) if status.task_id.as_str() == task => Some(status.clone()),
             _ => None,
         })
     }

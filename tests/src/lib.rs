@@ -25,7 +25,7 @@ mod http;
 mod poll;
 
 pub use child::Spawned;
-pub use cleanup::{executor_pids, session_alive};
+pub use cleanup::session_alive;
 pub use cluster::{binary, Cluster, ClusterBuilder};
 pub use framework::{command_task, framework_info, Event, Framework, Reaction, TASK_RESOURCES};
 pub use http::get_json;

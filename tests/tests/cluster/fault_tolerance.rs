@@ -1,6 +1,8 @@
 //! Failures of a scheduler, an agent or the master, and what survives them.
 
-use mesos_proto::mesos::{FrameworkInfo, TaskState};
+use std::collections::BTreeMap;
+
+use mesos_proto::mesos::{Filters, FrameworkInfo, TaskState};
 use mesos_scheduler_driver::{SchedulerDriver, Status};
 use mesos_tests::{
     binary, command_task, framework_info, session_alive, until, Cluster, Event, Framework, Spawned,
@@ -153,24 +155,31 @@ fn a_restarted_master_gets_its_agents_frameworks_and_tasks_back() {
     let agents = [cluster.agent_id(0), cluster.agent_id(1)];
     let framework = Framework::start(checkpointing("master-failover", 60.0), &cluster.master());
     let id = framework.registered();
-    let first = framework.launch("sleeper-1", "sleep 1000");
-    let second = loop {
-        let offer = framework.offer();
-        if offer.agent_id != first.agent_id {
-            break offer;
+    // One task on each agent.
+    let mut offered = BTreeMap::new();
+    while offered.len() < 2 {
+        for offer in framework.offers() {
+            offered.entry(offer.agent_id.clone()).or_insert(offer);
         }
-    };
-    let task = command_task("sleeper-2", &second, TASK_RESOURCES, "sleep 1000");
-    framework
-        .driver
-        .launch_tasks(vec![second.id.clone()], vec![task], Default::default());
+    }
+    for (index, offer) in offered.values().enumerate() {
+        let id = format!("sleeper-{}", index + 1);
+        let task = command_task(&id, offer, TASK_RESOURCES, "sleep 1000");
+        framework
+            .driver
+            .launch_tasks(vec![offer.id.clone()], vec![task], Filters::default());
+    }
     framework.updates_until("sleeper-1", TaskState::TASK_RUNNING);
     framework.updates_until("sleeper-2", TaskState::TASK_RUNNING);
 
     cluster.restart_master();
 
-    framework.until("the scheduler to re-register", |event| {
-        matches!(event, Event::Reregistered(_)).then_some(())
+    // A driver re-subscribing to a master that failed over hears `registered` (the
+    // MESOS-786 quirk) when the master re-creates the framework, else `reregistered`.
+    framework.until("the scheduler to subscribe again", |event| match event {
+        Event::Registered(again, _) => Some(assert_eq!(again, &id)),
+        Event::Reregistered(_) => Some(()),
+        _ => None,
     });
     for (index, agent) in agents.iter().enumerate() {
         assert_eq!(&cluster.agent_id(index), agent, "agent {index} is back");

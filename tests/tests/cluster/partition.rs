@@ -1,12 +1,22 @@
 //! An agent that stops answering: its tasks are reported unreachable (or lost), and it
 //! is admitted again when it comes back.
 
-use mesos_proto::mesos::{FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, TaskState};
+use mesos_proto::mesos::{
+    FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, StatusReason, TaskState,
+    TaskStatus,
+};
 use mesos_tests::{framework_info, Cluster, Event, Framework};
 
-/// Kills the agent of a framework's running task, and returns the state the framework
-/// hears for it; then restarts the agent and checks it is active again under its id.
-fn task_state_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskState {
+/// Kills the agent of a framework's running task, and returns the update the framework
+/// gets for it; then restarts the agent and checks it is active again under its id.
+///
+/// The framework checkpoints: a non-checkpointing framework's tasks are lost as soon as
+/// their agent disconnects, before any ping fails (as in Mesos).
+fn update_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskStatus {
+    let info = FrameworkInfo {
+        checkpoint: Some(true),
+        ..info
+    };
     let mut cluster = Cluster::builder(name)
         .master_flag("--agent_ping_timeout=300ms")
         .master_flag("--max_agent_ping_timeouts=3")
@@ -20,7 +30,7 @@ fn task_state_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskState {
 
     cluster.kill_agent(0);
 
-    let state = framework.update("sleeper").state;
+    let update = framework.update("sleeper");
     framework.until("agent_lost", |event| match event {
         Event::AgentLost(lost) => Some(assert_eq!(lost.as_str(), agent)),
         _ => None,
@@ -39,7 +49,7 @@ fn task_state_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskState {
     cluster.until("no unreachable agent in /master/state", |state| {
         state["unreachable_slaves"] == 0
     });
-    state
+    update
 }
 
 #[test]
@@ -50,12 +60,14 @@ fn a_crashed_agents_tasks_are_unreachable_for_partition_aware_frameworks() {
         }],
         ..framework_info("partition-aware")
     };
-    let state = task_state_after_agent_crash("partition-aware", info);
-    assert_eq!(state, TaskState::TASK_UNREACHABLE);
+    let update = update_after_agent_crash("partition-aware", info);
+    assert_eq!(update.state, TaskState::TASK_UNREACHABLE, "{update:?}");
+    assert_eq!(update.reason, Some(StatusReason::REASON_SLAVE_REMOVED));
 }
 
 #[test]
 fn a_crashed_agents_tasks_are_lost_for_other_frameworks() {
-    let state = task_state_after_agent_crash("partition-unaware", framework_info("unaware"));
-    assert_eq!(state, TaskState::TASK_LOST);
+    let update = update_after_agent_crash("partition-unaware", framework_info("unaware"));
+    assert_eq!(update.state, TaskState::TASK_LOST, "{update:?}");
+    assert_eq!(update.reason, Some(StatusReason::REASON_SLAVE_REMOVED));
 }
