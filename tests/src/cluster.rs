@@ -186,6 +186,12 @@ impl Cluster {
         &self.dir
     }
 
+    /// The `--cgroups_root` every agent gets: the cgroups of this test's containers,
+    /// in each hierarchy, are under it.
+    pub fn cgroups_root(&self) -> &str {
+        &self.cgroups_root
+    }
+
     /// Starts the master and waits until it serves its state.
     pub fn start_master(&mut self) {
         self.master.spawn();

@@ -8,6 +8,9 @@
 //!   (the daemons' log tails are printed then).
 //! - [`Framework`] runs the real scheduler driver with a recording scheduler: every
 //!   callback becomes an [`Event`] the test waits for.
+//! - [`Spawned`] runs another program beside the cluster (an example framework, or
+//!   this crate's `mesos-tests-framework`, a scheduler in its own OS process for tests
+//!   that must crash one), killed when the test ends.
 //! - [`until`] polls anything with a deadline; tests never sleep for a fixed time.
 //!
 //! The daemons are the binaries cargo put in `target/<profile>`, beside the test

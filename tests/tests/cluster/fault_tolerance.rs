@@ -176,11 +176,12 @@ fn a_restarted_master_gets_its_agents_frameworks_and_tasks_back() {
 
     // A driver re-subscribing to a master that failed over hears `registered` (the
     // MESOS-786 quirk) when the master re-creates the framework, else `reregistered`.
-    framework.until("the scheduler to subscribe again", |event| match event {
-        Event::Registered(again, _) => Some(assert_eq!(again, &id)),
-        Event::Reregistered(_) => Some(()),
+    let again = framework.until("the scheduler to subscribe again", |event| match event {
+        Event::Registered(again, _) => Some(again.clone()),
+        Event::Reregistered(_) => Some(id.clone()),
         _ => None,
     });
+    assert_eq!(again, id, "the same framework");
     for (index, agent) in agents.iter().enumerate() {
         assert_eq!(&cluster.agent_id(index), agent, "agent {index} is back");
     }

@@ -5,6 +5,7 @@
 mod allocation;
 mod examples;
 mod fault_tolerance;
+mod harness;
 mod partition;
 mod reconciliation;
 mod tasks;

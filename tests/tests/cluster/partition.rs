@@ -31,10 +31,11 @@ fn update_after_agent_crash(name: &str, info: FrameworkInfo) -> TaskStatus {
     cluster.kill_agent(0);
 
     let update = framework.update("sleeper");
-    framework.until("agent_lost", |event| match event {
-        Event::AgentLost(lost) => Some(assert_eq!(lost.as_str(), agent)),
+    let lost = framework.until("agent_lost", |event| match event {
+        Event::AgentLost(lost) => Some(lost.clone()),
         _ => None,
     });
+    assert_eq!(lost.as_str(), agent);
     cluster.until("the agent unreachable in /master/state", |state| {
         state["unreachable_slaves"] == 1
     });
