@@ -17,7 +17,7 @@ use mesos_proto::mesos::{
     CommandInfo, Environment, Filters, FrameworkInfo, MasterInfo, Offer, TaskInfo, TaskState,
     TaskStatus, Variable,
 };
-use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources};
+use mesos_proto::{AgentId, FrameworkId, Resources};
 use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -152,33 +152,8 @@ impl Scheduler for CommandScheduler {
         }
     }
 
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: OfferId) {}
-
     fn status_update(&mut self, _: &dyn SchedulerDriver, status: TaskStatus) {
         self.report(Event::Update(status));
-    }
-
-    fn framework_message(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        _: ExecutorId,
-        _: AgentId,
-        _: Vec<u8>,
-    ) {
-    }
-
-    fn agent_lost(&mut self, _: &dyn SchedulerDriver, agent_id: AgentId) {
-        tracing::warn!(%agent_id, "Agent lost");
-    }
-
-    fn executor_lost(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        executor_id: ExecutorId,
-        agent_id: AgentId,
-        status: i32,
-    ) {
-        tracing::warn!(%executor_id, %agent_id, status, "Executor lost");
     }
 
     fn error(&mut self, _: &dyn SchedulerDriver, message: String) {

@@ -18,7 +18,7 @@ use clap::Parser;
 use mesos_proto::mesos::{
     CommandInfo, Filters, MasterInfo, Offer, StatusReason, TaskInfo, TaskState, TaskStatus,
 };
-use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources};
+use mesos_proto::{FrameworkId, Resources};
 use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
 
 use common::{fits, parse_bytes, ExampleFlags};
@@ -92,8 +92,6 @@ impl Scheduler for BalloonScheduler {
         }
     }
 
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: OfferId) {}
-
     fn status_update(&mut self, driver: &dyn SchedulerDriver, status: TaskStatus) {
         tracing::info!(
             task_id = %status.task_id,
@@ -115,21 +113,6 @@ impl Scheduler for BalloonScheduler {
             driver.abort();
         }
     }
-
-    fn framework_message(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        _: ExecutorId,
-        _: AgentId,
-        _: Vec<u8>,
-    ) {
-    }
-
-    fn agent_lost(&mut self, _: &dyn SchedulerDriver, agent_id: AgentId) {
-        tracing::warn!(%agent_id, "Agent lost");
-    }
-
-    fn executor_lost(&mut self, _: &dyn SchedulerDriver, _: ExecutorId, _: AgentId, _: i32) {}
 
     fn error(&mut self, _: &dyn SchedulerDriver, message: String) {
         tracing::error!(%message, "Framework error");

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mesos_proto::mesos::{CommandInfo, Filters, MasterInfo, Offer, TaskInfo, TaskStatus};
-use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, TaskId};
+use mesos_proto::{AgentId, FrameworkId, Resources, TaskId};
 use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
 
 use common::ExampleFlags;
@@ -95,8 +95,6 @@ impl Scheduler for LongLivedScheduler {
         }
     }
 
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: OfferId) {}
-
     fn status_update(&mut self, driver: &dyn SchedulerDriver, status: TaskStatus) {
         tracing::info!(task_id = %status.task_id, state = %status.state, "Status update");
         if !status.state.is_terminal() {
@@ -110,30 +108,6 @@ impl Scheduler for LongLivedScheduler {
             // refusal filter of the declines meanwhile.
             driver.revive_offers();
         }
-    }
-
-    fn framework_message(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        _: ExecutorId,
-        _: AgentId,
-        _: Vec<u8>,
-    ) {
-    }
-
-    fn agent_lost(&mut self, _: &dyn SchedulerDriver, agent_id: AgentId) {
-        tracing::warn!(%agent_id, "Agent lost");
-        self.tasks.remove(&agent_id);
-    }
-
-    fn executor_lost(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        executor_id: ExecutorId,
-        agent_id: AgentId,
-        status: i32,
-    ) {
-        tracing::warn!(%executor_id, %agent_id, status, "Executor lost");
     }
 
     fn error(&mut self, _: &dyn SchedulerDriver, message: String) {

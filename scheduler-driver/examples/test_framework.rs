@@ -15,7 +15,7 @@ use clap::Parser;
 use mesos_proto::mesos::{
     CommandInfo, Filters, MasterInfo, Offer, TaskInfo, TaskState, TaskStatus,
 };
-use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources};
+use mesos_proto::{FrameworkId, Resources};
 use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver};
 
 use common::{scalar, ExampleFlags};
@@ -94,10 +94,6 @@ impl Scheduler for TestScheduler {
         }
     }
 
-    fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, offer_id: OfferId) {
-        tracing::info!(%offer_id, "Offer rescinded");
-    }
-
     fn status_update(&mut self, driver: &dyn SchedulerDriver, status: TaskStatus) {
         tracing::info!(task_id = %status.task_id, state = %status.state, "Status update");
         match status.state {
@@ -120,29 +116,6 @@ impl Scheduler for TestScheduler {
             }
             _ => {}
         }
-    }
-
-    fn framework_message(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        _: ExecutorId,
-        _: AgentId,
-        _: Vec<u8>,
-    ) {
-    }
-
-    fn agent_lost(&mut self, _: &dyn SchedulerDriver, agent_id: AgentId) {
-        tracing::warn!(%agent_id, "Agent lost");
-    }
-
-    fn executor_lost(
-        &mut self,
-        _: &dyn SchedulerDriver,
-        executor_id: ExecutorId,
-        agent_id: AgentId,
-        status: i32,
-    ) {
-        tracing::warn!(%executor_id, %agent_id, status, "Executor lost");
     }
 
     fn error(&mut self, _: &dyn SchedulerDriver, message: String) {

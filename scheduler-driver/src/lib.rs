@@ -16,7 +16,7 @@
 //! use mesos_proto::mesos::{
 //!     CommandInfo, Filters, FrameworkInfo, MasterInfo, Offer, TaskInfo, TaskStatus,
 //! };
-//! use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources};
+//! use mesos_proto::{FrameworkId, Resources};
 //! use mesos_scheduler_driver::{MesosSchedulerDriver, Scheduler, SchedulerDriver, Status};
 //!
 //! #[derive(Default)]
@@ -56,8 +56,6 @@
 //!         }
 //!     }
 //!
-//!     fn offer_rescinded(&mut self, _: &dyn SchedulerDriver, _: OfferId) {}
-//!
 //!     fn status_update(&mut self, driver: &dyn SchedulerDriver, status: TaskStatus) {
 //!         println!("task {} is {}", status.task_id, status.state);
 //!         if status.state.is_terminal() {
@@ -66,9 +64,8 @@
 //!         }
 //!     }
 //!
-//!     fn framework_message(&mut self, _: &dyn SchedulerDriver, _: ExecutorId, _: AgentId, _: Vec<u8>) {}
-//!     fn agent_lost(&mut self, _: &dyn SchedulerDriver, _: AgentId) {}
-//!     fn executor_lost(&mut self, _: &dyn SchedulerDriver, _: ExecutorId, _: AgentId, _: i32) {}
+//!     // offer_rescinded, framework_message, agent_lost and executor_lost have
+//!     // defaults that log.
 //!
 //!     fn error(&mut self, _: &dyn SchedulerDriver, message: String) {
 //!         eprintln!("framework error: {message}");

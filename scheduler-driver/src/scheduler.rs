@@ -38,7 +38,10 @@ pub trait Scheduler: Send {
 
     /// An offer is no longer valid (its agent left, it timed out, another framework
     /// needs it...). Using it now yields `TASK_LOST` for its tasks.
-    fn offer_rescinded(&mut self, driver: &dyn SchedulerDriver, offer_id: OfferId);
+    /// By default it is logged.
+    fn offer_rescinded(&mut self, _driver: &dyn SchedulerDriver, offer_id: OfferId) {
+        tracing::debug!(%offer_id, "Offer rescinded");
+    }
 
     /// A task changed state. With implicit acknowledgements (the default) the driver
     /// acknowledges the update once this returns, so the agent sends the task's next
@@ -48,27 +51,36 @@ pub trait Scheduler: Send {
 
     /// An executor sent the scheduler opaque data. Best effort: such messages may be
     /// lost.
+    /// By default it is logged and dropped.
     fn framework_message(
         &mut self,
-        driver: &dyn SchedulerDriver,
+        _driver: &dyn SchedulerDriver,
         executor_id: ExecutorId,
         agent_id: AgentId,
         data: Vec<u8>,
-    );
+    ) {
+        tracing::debug!(%executor_id, %agent_id, bytes = data.len(), "Framework message dropped");
+    }
 
     /// An agent is gone (removed or unreachable). Its tasks get their own updates
     /// (`TASK_LOST` or, for partition-aware frameworks, `TASK_UNREACHABLE`).
-    fn agent_lost(&mut self, driver: &dyn SchedulerDriver, agent_id: AgentId);
+    /// By default it is logged.
+    fn agent_lost(&mut self, _driver: &dyn SchedulerDriver, agent_id: AgentId) {
+        tracing::warn!(%agent_id, "Agent lost");
+    }
 
     /// A custom executor ended, with its wait status (-1 when unknown). Its tasks get
     /// their own updates.
+    /// By default it is logged.
     fn executor_lost(
         &mut self,
-        driver: &dyn SchedulerDriver,
+        _driver: &dyn SchedulerDriver,
         executor_id: ExecutorId,
         agent_id: AgentId,
         status: i32,
-    );
+    ) {
+        tracing::warn!(%executor_id, %agent_id, status, "Executor lost");
+    }
 
     /// An unrecoverable error: the master refused the framework (or another scheduler
     /// took it over), or the driver could not start. The driver is aborted before
