@@ -62,7 +62,8 @@ export function mount(el, { params: [agentId], query }) {
     try {
       entries = await getJson(agentUrl(agentId, "files/browse", { path: dir }));
     } catch (error) {
-      return fail(`Could not list ${dir}`, error);
+      const gone = error.status === 404 ? " (the sandbox may have been garbage collected)" : "";
+      return fail(`Could not list ${dir}${gone}`, error);
     }
     if (stopped) return;
     entries.sort((a, b) => (b.mode.startsWith("d") - a.mode.startsWith("d")) || a.path.localeCompare(b.path));
@@ -129,6 +130,13 @@ export function mount(el, { params: [agentId], query }) {
         return fail("The agent did not answer", error);
       }
       if (stopped) return;
+      // An executor that has exited is no longer in the agent's state, but its latest
+      // run stays attached under Mesos's virtual path until garbage collected (a
+      // command task's executor is named after the task).
+      const executor = query.get("executor") || query.get("task");
+      if (!dir && query.get("framework") && executor) {
+        dir = `/frameworks/${query.get("framework")}/executors/${executor}/runs/latest`;
+      }
       if (!dir) {
         body.innerHTML = html`<p class="error">The agent has no sandbox for this task: it may have been garbage collected.</p>`.text;
         return;
