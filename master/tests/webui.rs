@@ -8,8 +8,8 @@
 //! land in `target/webui-screenshots/`.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -50,30 +50,36 @@ struct Framework {
 impl Process for Framework {
     fn initialize(&mut self, ctx: &mut Context<Self>) {
         // From the master.
-        ctx.install(|f: &mut Framework, _from, message: FrameworkRegisteredMessage, _| {
-            f.id = Some(message.framework_id);
-        });
-        ctx.install(|f: &mut Framework, _from, message: ResourceOffersMessage, _| {
-            f.offers.extend(message.offers);
-        });
-        ctx.install(|f: &mut Framework, _from, message: StatusUpdateMessage, ctx| {
-            let update = message.update;
-            let (Some(uuid), Some(agent_id)) = (update.status.uuid.clone(), update.slave_id)
-            else {
-                return;
-            };
-            let ack = Call {
-                framework_id: f.id.clone(),
-                kind: CallType::ACKNOWLEDGE,
-                acknowledge: Some(Acknowledge {
-                    agent_id,
-                    task_id: update.status.task_id,
-                    uuid,
-                }),
-                ..Default::default()
-            };
-            ctx.send(&f.master, ack);
-        });
+        ctx.install(
+            |f: &mut Framework, _from, message: FrameworkRegisteredMessage, _| {
+                f.id = Some(message.framework_id);
+            },
+        );
+        ctx.install(
+            |f: &mut Framework, _from, message: ResourceOffersMessage, _| {
+                f.offers.extend(message.offers);
+            },
+        );
+        ctx.install(
+            |f: &mut Framework, _from, message: StatusUpdateMessage, ctx| {
+                let update = message.update;
+                let (Some(uuid), Some(agent_id)) = (update.status.uuid.clone(), update.slave_id)
+                else {
+                    return;
+                };
+                let ack = Call {
+                    framework_id: f.id.clone(),
+                    kind: CallType::ACKNOWLEDGE,
+                    acknowledge: Some(Acknowledge {
+                        agent_id,
+                        task_id: update.status.task_id,
+                        uuid,
+                    }),
+                    ..Default::default()
+                };
+                ctx.send(&f.master, ack);
+            },
+        );
     }
 }
 
@@ -343,7 +349,10 @@ impl Browser {
         if polled.is_err() {
             let page = self
                 .client
-                .execute("return location.hash + '\\n' + document.body.innerText;", vec![])
+                .execute(
+                    "return location.hash + '\\n' + document.body.innerText;",
+                    vec![],
+                )
                 .await;
             panic!("timed out waiting for {what}; the page shows: {page:?}");
         }
@@ -351,9 +360,13 @@ impl Browser {
 
     /// The text of the first element matching `selector`, or `""`.
     async fn text(&self, selector: &str) -> String {
-        let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';";
+        let script =
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';";
         let value = self.client.execute(script, vec![selector.into()]).await;
-        value.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        value
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     /// Waits until `selector`'s text contains `needle`.
@@ -423,14 +436,15 @@ async fn dashboard_shows_the_cluster_and_every_page_renders() {
     browser.wait_for_text("#frameworks-active", "1").await;
     assert_eq!(browser.text("#agents-unreachable").await, "0");
     assert_eq!(
-        browser
-            .text("[data-task-count=\"TASK_RUNNING\"]")
-            .await,
+        browser.text("[data-task-count=\"TASK_RUNNING\"]").await,
         "0"
     );
     browser.wait_for_text("[data-resource=\"cpus\"]", "2").await;
     browser
-        .wait_until("the allocation chart", "document.querySelector('svg.chart')")
+        .wait_until(
+            "the allocation chart",
+            "document.querySelector('svg.chart')",
+        )
         .await;
     browser.screenshot("dashboard").await;
 
@@ -455,8 +469,15 @@ async fn dashboard_shows_the_cluster_and_every_page_renders() {
     browser
         .open(&cluster.url(&format!("#/frameworks/{}", framework_id.as_str())))
         .await;
-    browser.wait_for_text("[data-part=\"info\"]", "dashboard").await;
-    browser.wait_until("the offer", "document.querySelector('[data-part=\"offers\"] tbody tr')").await;
+    browser
+        .wait_for_text("[data-part=\"info\"]", "dashboard")
+        .await;
+    browser
+        .wait_until(
+            "the offer",
+            "document.querySelector('[data-part=\"offers\"] tbody tr')",
+        )
+        .await;
     browser.screenshot("framework").await;
     browser.assert_no_page_errors().await;
 }
@@ -466,7 +487,9 @@ async fn launched_task_finishes_live_and_its_sandbox_shows_its_output() {
     let cluster = Cluster::start("tasks", master_flags()).await;
     let browser = Browser::start().await;
     browser.open(&cluster.url("#/tasks")).await;
-    browser.wait_for_text("[data-part=\"table\"]", "No task has been launched yet").await;
+    browser
+        .wait_for_text("[data-part=\"table\"]", "No task has been launched yet")
+        .await;
     // A marker that a reload would wipe: the page must update in place.
     browser
         .client
@@ -487,13 +510,17 @@ async fn launched_task_finishes_live_and_its_sandbox_shows_its_output() {
 
     browser
         .client
-        .find(Locator::Css("tr[data-key=\"webui-task\"] a[aria-label^=\"Sandbox\"]"))
+        .find(Locator::Css(
+            "tr[data-key=\"webui-task\"] a[aria-label^=\"Sandbox\"]",
+        ))
         .await
         .expect("a sandbox link")
         .click()
         .await
         .unwrap();
-    browser.wait_for_text("[data-part=\"listing\"]", "stdout").await;
+    browser
+        .wait_for_text("[data-part=\"listing\"]", "stdout")
+        .await;
     browser.screenshot("sandbox").await;
     browser
         .client
@@ -513,13 +540,18 @@ async fn launched_task_finishes_live_and_its_sandbox_shows_its_output() {
     // executor and live usage.
     let work_dir = cluster._work_dir.0.display();
     cluster
-        .launch("webui-running", &format!("while test -d {work_dir}; do sleep 1; done"))
+        .launch(
+            "webui-running",
+            &format!("while test -d {work_dir}; do sleep 1; done"),
+        )
         .await;
     let agent_id = cluster.offer().await.agent_id;
     browser
         .open(&cluster.url(&format!("#/agents/{}", agent_id.as_str())))
         .await;
-    browser.wait_for_text("[data-part=\"info\"]", "slave(1)").await;
+    browser
+        .wait_for_text("[data-part=\"info\"]", "slave(1)")
+        .await;
     browser
         .wait_for_text("[data-part=\"tasks\"]", "webui-task")
         .await;

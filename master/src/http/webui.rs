@@ -329,7 +329,10 @@ mod tests {
     fn every_module_the_app_imports_is_embedded() {
         for asset in ASSETS.iter().filter(|a| a.content_type == JS) {
             let text = std::str::from_utf8(asset.body).unwrap();
-            for line in text.lines().filter(|l| l.trim_start().starts_with("import ")) {
+            for line in text
+                .lines()
+                .filter(|l| l.trim_start().starts_with("import "))
+            {
                 let Some(spec) = line.split(['"', '\'']).nth(1) else {
                     continue;
                 };
