@@ -232,19 +232,25 @@ async fn send(framework: &Addr<Framework>, master: &Pid, call: Call) {
         .unwrap();
 }
 
-/// A raw HTTP `GET` of JSON; `null` when nothing (or no JSON) answers.
-async fn get_json(at: &Pid, path: &str) -> Value {
+/// A raw HTTP `GET` with extra header lines; the whole response, empty when nothing
+/// answers.
+async fn get(at: &Pid, path: &str, headers: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let Ok(mut stream) = tokio::net::TcpStream::connect(at.addr).await else {
-        return Value::Null;
+        return String::new();
     };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).await.is_err() {
-        return Value::Null;
+        return String::new();
     }
     let mut response = Vec::new();
     let _ = stream.read_to_end(&mut response).await;
-    let response = String::from_utf8_lossy(&response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A raw HTTP `GET` of JSON; `null` when nothing (or no JSON) answers.
+async fn get_json(at: &Pid, path: &str) -> Value {
+    let response = get(at, path, "").await;
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
@@ -590,4 +596,58 @@ async fn killed_agent_turns_unreachable_on_the_agents_page() {
     browser.open(&cluster.url("")).await;
     browser.wait_for_text("#agents-unreachable", "1").await;
     browser.assert_no_page_errors().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_served_typed_and_revalidated_and_agents_are_forwarded() {
+    let cluster = Cluster::start("assets", master_flags()).await;
+    let index = get(&cluster.master, "/", "").await;
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("content-type: text/html"), "{index}");
+    assert!(index.contains("content-security-policy: default-src 'self'"));
+
+    let module = get(&cluster.master, "/master/webui/app.js", "").await;
+    assert!(module.contains("content-type: text/javascript"), "{module}");
+    let etag = module
+        .lines()
+        .find_map(|line| line.strip_prefix("etag: "))
+        .expect("an ETag")
+        .to_owned();
+    let again = get(
+        &cluster.master,
+        "/master/webui/app.js",
+        &format!("If-None-Match: {etag}\r\n"),
+    )
+    .await;
+    assert!(again.starts_with("HTTP/1.1 304"), "{again}");
+
+    for missing in [
+        "/master/webui/nothing.js",
+        "/no/such/page",
+        "/master/webui/agents/none/state",
+    ] {
+        let response = get(&cluster.master, missing, "").await;
+        assert!(
+            response.starts_with("HTTP/1.1 404"),
+            "{missing}: {response}"
+        );
+    }
+
+    let agent_id = cluster.offer().await.agent_id;
+    let state = get_json(
+        &cluster.master,
+        &format!("/master/webui/agents/{}/state", agent_id.as_str()),
+    )
+    .await;
+    assert_eq!(state["id"], agent_id.as_str());
+    let flags = get(
+        &cluster.master,
+        &format!("/master/webui/agents/{}/flags", agent_id.as_str()),
+        "",
+    )
+    .await;
+    assert!(
+        flags.starts_with("HTTP/1.1 404"),
+        "only the UI's endpoints: {flags}"
+    );
 }
