@@ -11,6 +11,7 @@ use crate::constants::MESOS_VERSION;
 use crate::master::Master;
 
 mod state;
+mod webui;
 
 /// Installs every route of the master.
 pub(crate) fn routes(ctx: &mut Context<Master>) {
@@ -37,6 +38,7 @@ pub(crate) fn routes(ctx: &mut Context<Master>) {
         Response::new(StatusCode::OK, "text/plain", "").into()
     });
     ctx.route("/redirect", |m: &mut Master, r, _| redirect(m, &r));
+    webui::routes(ctx);
 }
 
 /// `/version`: digits and dots only, because clients parse it as numbers.
