@@ -109,3 +109,7 @@ mod tests {
         );
     }
 }
+
+/// How many events may wait for a slow v1 stream client before the master gives
+/// up on it and closes the stream (Mesos buffers without bound).
+pub const MAX_PENDING_STREAM_EVENTS: usize = 4096;
