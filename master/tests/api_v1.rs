@@ -670,6 +670,9 @@ async fn an_invalid_subscription_gets_error_and_the_stream_ends() {
     assert_eq!(events[0]["type"], "ERROR");
 }
 
+/// Headers, body, the status expected and text the answer must contain.
+type BadCase<'a> = (Vec<(&'a str, &'a str)>, Vec<u8>, u16, &'a str);
+
 #[tokio::test]
 async fn bad_requests_are_refused_with_a_message() {
     let master = master().await;
@@ -677,7 +680,7 @@ async fn bad_requests_are_refused_with_a_message() {
     let stream_id = scheduler.stream.stream_id();
     let path = "/api/v1/scheduler";
     let revive = json!({"type": "REVIVE", "framework_id": {"value": scheduler.id}}).to_string();
-    let cases: Vec<(Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<BadCase<'_>> = vec![
         (
             vec![("Content-Type", "text/plain")],
             revive.clone().into(),

@@ -24,31 +24,32 @@ pub(crate) fn leader_redirect(_master: &Master, _request: &Request) -> Option<Re
 }
 
 /// The checks of Mesos's `Master::Http::scheduler` and `api` before decoding: the
-/// leader, recovery, method, encodings and size. Failures are answered as Mesos does.
-pub(crate) fn check_request(master: &Master, request: &Request) -> Result<(), Response> {
+/// leader, recovery, method, encodings and size. The answer when one fails, as Mesos
+/// answers it.
+pub(crate) fn refusal(master: &Master, request: &Request) -> Option<Response> {
     if let Some(redirect) = leader_redirect(master, request) {
-        return Err(redirect);
+        return Some(redirect);
     }
     if !master.recovered {
-        return Err(error(
+        return Some(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "Master has not finished recovery",
         ));
     }
     if request.method != Method::POST {
-        return Err(error(
+        return Some(error(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("Expecting a 'POST' request, received '{}'", request.method),
         ));
     }
     let Some(content_type) = request.headers.get(CONTENT_TYPE) else {
-        return Err(error(
+        return Some(error(
             StatusCode::BAD_REQUEST,
             "Expecting 'Content-Type' to be present",
         ));
     };
     if !media_type(content_type.to_str().unwrap_or("")).eq_ignore_ascii_case(JSON) {
-        return Err(error(
+        return Some(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "Expecting 'Content-Type' of {JSON} (protobuf is not supported), received '{}'",
@@ -58,7 +59,7 @@ pub(crate) fn check_request(master: &Master, request: &Request) -> Result<(), Re
     }
     if let Some(accept) = request.headers.get(ACCEPT) {
         if !accepts_json(accept.to_str().unwrap_or("")) {
-            return Err(error(
+            return Some(error(
                 StatusCode::NOT_ACCEPTABLE,
                 format!(
                     "Expecting 'Accept' to allow {JSON}, received '{}'",
@@ -68,7 +69,7 @@ pub(crate) fn check_request(master: &Master, request: &Request) -> Result<(), Re
         }
     }
     if request.body.len() > MAX_BODY_SIZE {
-        return Err(error(
+        return Some(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "Request body of {} bytes is over the limit of {MAX_BODY_SIZE} bytes",
@@ -76,7 +77,7 @@ pub(crate) fn check_request(master: &Master, request: &Request) -> Result<(), Re
             ),
         ));
     }
-    Ok(())
+    None
 }
 
 /// A plain-text error answer.

@@ -14,7 +14,7 @@ use mesos_proto::mesos::Task;
 use mesos_proto::{AgentId, FrameworkId, Resources};
 use serde_json::{json, Value};
 
-use super::{check_request, error, JSON};
+use super::{error, refusal, JSON};
 use crate::agent::Agent;
 use crate::constants::{DEFAULT_HEARTBEAT_INTERVAL, MAX_PENDING_STREAM_EVENTS, MESOS_VERSION};
 use crate::framework::{Framework, FrameworkState, HttpConnection};
@@ -24,7 +24,7 @@ use crate::master::Master;
 
 /// Serves one request of the operator API.
 pub(crate) fn operator(master: &mut Master, request: Request, ctx: &mut Context<Master>) -> Reply {
-    if let Err(response) = check_request(master, &request) {
+    if let Some(response) = refusal(master, &request) {
         return response.into();
     }
     let kind = match decode_operator_call(&request.body) {

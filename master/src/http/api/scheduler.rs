@@ -20,7 +20,7 @@ use mesos_proto::scheduler::CallType;
 use mesos_proto::FrameworkId;
 use serde_json::{json, Value};
 
-use super::{check_request, error, JSON};
+use super::{error, refusal, JSON};
 use crate::constants::{DEFAULT_HEARTBEAT_INTERVAL, MAX_PENDING_STREAM_EVENTS};
 use crate::framework::{Connection, HttpConnection};
 use crate::http::v1_json::{decode_scheduler_call, to_json, typed};
@@ -31,7 +31,7 @@ pub(crate) const STREAM_ID_HEADER: &str = "Mesos-Stream-Id";
 
 /// Serves one request of the scheduler API.
 pub(crate) fn scheduler(master: &mut Master, request: Request, ctx: &mut Context<Master>) -> Reply {
-    if let Err(response) = check_request(master, &request) {
+    if let Some(response) = refusal(master, &request) {
         return response.into();
     }
     let call = match decode_scheduler_call(&request.body) {
@@ -67,7 +67,7 @@ pub(crate) fn scheduler(master: &mut Master, request: Request, ctx: &mut Context
         )
         .into();
     };
-    if let Err(response) = check_caller(master, &framework_id, &stream_id) {
+    if let Some(response) = caller_refusal(master, &framework_id, &stream_id) {
         return response.into();
     }
     if call.kind == CallType::UPDATE_FRAMEWORK {
@@ -101,39 +101,39 @@ fn subscribe(
     response.into()
 }
 
-/// Mesos's checks of the caller of a non-SUBSCRIBE call.
-fn check_caller(
+/// Mesos's checks of the caller of a non-SUBSCRIBE call; the answer when one fails.
+fn caller_refusal(
     master: &Master,
     framework_id: &FrameworkId,
     stream_id: &str,
-) -> Result<(), Response> {
+) -> Option<Response> {
     let Some(framework) = master.frameworks.get(framework_id) else {
-        return Err(error(
+        return Some(error(
             StatusCode::BAD_REQUEST,
             format!("Framework '{framework_id}' cannot be found"),
         ));
     };
     if !framework.is_connected() {
-        return Err(error(
+        return Some(error(
             StatusCode::FORBIDDEN,
             format!("Framework '{framework_id}' is not subscribed"),
         ));
     }
     let Some(http) = framework.http() else {
-        return Err(error(
+        return Some(error(
             StatusCode::FORBIDDEN,
             format!("Framework '{framework_id}' is not connected via HTTP"),
         ));
     };
     if http.stream_id() != stream_id {
-        return Err(error(
+        return Some(error(
             StatusCode::BAD_REQUEST,
             format!(
                 "The stream ID '{stream_id}' included in this request didn't match the stream ID currently associated with framework ID '{framework_id}'"
             ),
         ));
     }
-    Ok(())
+    None
 }
 
 /// A message of the driver protocol that has a v1 event: how the master tells an
