@@ -970,3 +970,20 @@ async fn operator_subscribe_streams_the_cluster_changes() {
         scheduler.id.as_str()
     );
 }
+
+#[tokio::test]
+async fn heartbeats_follow_every_interval_on_both_streams() {
+    let master = master().await;
+    let mut scheduler = HttpScheduler::subscribe(&master, "http").await;
+    let mut operator = Stream::open(&master, "/api/v1", json!({"type": "SUBSCRIBE"})).await;
+    operator.expect("HEARTBEAT").await;
+    libproc::Clock::pause();
+    for _ in 0..2 {
+        libproc::Clock::advance(Duration::from_secs(15));
+        assert_eq!(
+            scheduler.stream.next().await.unwrap(),
+            json!({"type": "HEARTBEAT"})
+        );
+        assert_eq!(operator.next().await.unwrap(), json!({"type": "HEARTBEAT"}));
+    }
+}
