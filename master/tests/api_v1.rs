@@ -894,6 +894,14 @@ async fn operator_calls_answer_the_state() {
     let state = operator_call(&master, path, "GET_STATE").await;
     assert_eq!(state["get_state"]["get_tasks"], tasks["get_tasks"]);
 
+    let elsewhere = post_raw(
+        &master,
+        "/api/v1/nothing",
+        JSON_HEADERS,
+        br#"{"type":"GET_HEALTH"}"#,
+    )
+    .await;
+    assert_eq!(elsewhere.status, 404);
     let unserved = post_raw(
         &master,
         path,

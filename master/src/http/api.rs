@@ -27,6 +27,13 @@ pub(crate) fn leader_redirect(_master: &Master, _request: &Request) -> Option<Re
 /// leader, recovery, method, encodings and size. The answer when one fails, as Mesos
 /// answers it.
 pub(crate) fn refusal(master: &Master, request: &Request) -> Option<Response> {
+    // Routes match by prefix; the APIs have no sub-paths.
+    if !request.path.trim_end_matches('/').ends_with(&request.route) {
+        return Some(error(
+            StatusCode::NOT_FOUND,
+            format!("No such endpoint '{}'", request.path),
+        ));
+    }
     if let Some(redirect) = leader_redirect(master, request) {
         return Some(redirect);
     }
