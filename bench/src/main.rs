@@ -4,6 +4,7 @@
 mod agent_launch;
 mod allocator;
 mod codec;
+mod http_scheduler;
 mod pingpong;
 mod report;
 mod rpc;
@@ -51,6 +52,8 @@ enum Workload {
     Allocator(allocator::Args),
     /// Launch and finish many `true` tasks on one agent through the real master.
     AgentLaunch(agent_launch::Args),
+    /// M v1 HTTP schedulers on the real master: offers/s, agent update to UPDATE event.
+    HttpScheduler(http_scheduler::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         Workload::Codec(args) => codec::run(args),
         Workload::Allocator(args) => allocator::run(args),
         Workload::AgentLaunch(args) => agent_launch::run(args),
+        Workload::HttpScheduler(args) => http_scheduler::run(args),
     }
 }
 

@@ -142,6 +142,12 @@ impl Pipe {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+
+    /// Resolves when the client is gone (its connection closed and the body was
+    /// dropped), so that a producer with nothing to write still learns of it at once.
+    pub async fn closed(&self) {
+        self.tx.closed().await
+    }
 }
 
 /// A failed request: its status and the message the client sees.

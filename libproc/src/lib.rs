@@ -87,6 +87,7 @@ pub use clock::{Clock, Timer};
 pub use context::{Context, RemoteConnection};
 pub use manager::{dispatch, spawn, terminate, wait, ProcessGone, SpawnError};
 pub use message::Message;
+pub use metrics::snapshot as metrics_snapshot;
 pub use pid::{ParsePidError, Pid, ProcessId};
 pub use process::{Addr, Process};
 pub use runtime::{Config, ConfigError, Runtime, StartError};

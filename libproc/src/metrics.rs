@@ -106,8 +106,8 @@ pub(crate) fn install() {
     });
 }
 
-/// Every metric as one flat JSON object.
-pub(crate) fn snapshot() -> Map<String, Value> {
+/// Every metric as one flat JSON object, as `/metrics/snapshot` serves it.
+pub fn snapshot() -> Map<String, Value> {
     let mut out = Map::new();
     let Some(registry) = REGISTRY.get() else {
         return out;

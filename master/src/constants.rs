@@ -43,6 +43,10 @@ pub const DEFAULT_MAX_UNREACHABLE_TASKS_PER_FRAMEWORK: usize = 1000;
 /// How often the master sends `HEARTBEAT` events to v1 HTTP schedulers.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 
+/// How many events may wait for a slow v1 stream client before the master gives
+/// up on it and closes the stream (Mesos buffers without bound).
+pub const MAX_PENDING_STREAM_EVENTS: usize = 4096;
+
 /// The ZooKeeper session timeout (`--zk_session_timeout`).
 pub const DEFAULT_ZK_SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -4,9 +4,12 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::SystemTime;
 
+use bytes::Bytes;
+use libproc::http::{Pipe, PipeError};
 use libproc::{Pid, Timer};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Task, TaskState};
 use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, TaskId};
+use tokio::sync::oneshot;
 
 /// Whether the scheduler is reachable and wants offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +31,8 @@ pub struct Framework {
     pub id: FrameworkId,
     /// Its description, with `id` set.
     pub info: FrameworkInfo,
-    /// Its scheduler driver's pid.
-    pub pid: Option<Pid>,
+    /// How its scheduler is reached: a driver's pid or a v1 HTTP event stream.
+    pub connection: Option<Connection>,
     /// Where it stands.
     pub state: FrameworkState,
     /// When it first registered with this master.
@@ -54,12 +57,12 @@ pub struct Framework {
 
 impl Framework {
     /// A framework that just subscribed.
-    pub fn new(info: FrameworkInfo, pid: Option<Pid>, now: SystemTime) -> Self {
+    pub fn new(info: FrameworkInfo, connection: Option<Connection>, now: SystemTime) -> Self {
         let id = info.id.clone().unwrap_or_default();
         Framework {
             id,
             info,
-            pid,
+            connection,
             state: FrameworkState::Active,
             registered_time: now,
             reregistered_time: None,
@@ -70,6 +73,22 @@ impl Framework {
             executors: HashMap::new(),
             suppressed_roles: HashSet::new(),
             failover_timer: None,
+        }
+    }
+
+    /// Its scheduler driver's pid, when it is a driver framework.
+    pub fn pid(&self) -> Option<&Pid> {
+        match &self.connection {
+            Some(Connection::Pid(pid)) => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Its event stream, when it subscribed through the v1 HTTP API.
+    pub fn http(&self) -> Option<&HttpConnection> {
+        match &self.connection {
+            Some(Connection::Http(http)) => Some(http),
+            _ => None,
         }
     }
 
@@ -120,6 +139,63 @@ impl Framework {
             *counts.entry(task.state).or_insert(0) += 1;
         }
         counts
+    }
+}
+
+/// How the master reaches a framework's scheduler. Both kinds are one framework
+/// inside the master (offers, DRF, failover); only the delivery differs.
+#[derive(Debug)]
+pub enum Connection {
+    /// A scheduler driver: libproc messages to its pid, `exited` when its link breaks.
+    Pid(Pid),
+    /// A v1 HTTP scheduler: events on its SUBSCRIBE response stream.
+    Http(HttpConnection),
+}
+
+/// The SUBSCRIBE response stream of a v1 HTTP scheduler (Mesos `HttpConnection`).
+/// Dropping it ends the stream: the client sees the chunked body end.
+#[derive(Debug)]
+pub struct HttpConnection {
+    stream_id: String,
+    pipe: Pipe,
+    /// Dropped with the connection, which tells the watcher of the stream (it holds a
+    /// clone of the pipe) to let go, so that the body really ends.
+    _release: oneshot::Sender<()>,
+}
+
+impl HttpConnection {
+    /// A connection on `pipe`, identified by `stream_id` (the `Mesos-Stream-Id` header
+    /// calls must carry); and a future that resolves when the client closes the stream
+    /// or the connection is dropped, which the master awaits off its mailbox.
+    pub fn new(
+        stream_id: String,
+        pipe: Pipe,
+    ) -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
+        let (release, released) = oneshot::channel::<()>();
+        let watched = pipe.clone();
+        let closed = async move {
+            tokio::select! {
+                () = watched.closed() => {}
+                _ = released => {}
+            }
+        };
+        let connection = HttpConnection {
+            stream_id,
+            pipe,
+            _release: release,
+        };
+        (connection, closed)
+    }
+
+    /// The stream's id.
+    pub fn stream_id(&self) -> &str {
+        &self.stream_id
+    }
+
+    /// Writes one record (one HTTP chunk). Fails when the client is gone or does not
+    /// keep up; the master then ends the stream.
+    pub fn write(&self, record: Bytes) -> Result<(), PipeError> {
+        self.pipe.write(record)
     }
 }
 

@@ -10,7 +10,10 @@ use serde_json::json;
 use crate::constants::MESOS_VERSION;
 use crate::master::Master;
 
+pub(crate) mod api;
+pub(crate) mod recordio;
 mod state;
+pub mod v1_json;
 mod webui;
 
 /// Installs every route of the master.
@@ -38,6 +41,9 @@ pub(crate) fn routes(ctx: &mut Context<Master>) {
         Response::new(StatusCode::OK, "text/plain", "").into()
     });
     ctx.route("/redirect", |m: &mut Master, r, _| redirect(m, &r));
+    ctx.route("/api/v1/scheduler", api::scheduler::scheduler);
+    ctx.route("/api/v1", api::operator::operator);
+    ctx.route("/api/v1/operator", api::operator::operator);
     webui::routes(ctx);
 }
 

@@ -7,7 +7,8 @@
 //! - [`allocator`]: the hierarchical DRF allocator, pure, and its process.
 //! - [`registrar`]: the persisted registry of admitted and unreachable agents.
 //! - [`validation`]: pure checks of what frameworks send.
-//! - `http`: the operator endpoints (`/master/state`...).
+//! - `http`: the operator endpoints (`/master/state`...) and the v1 HTTP APIs
+//!   (scheduler and operator); [`v1_json`] is their JSON mapping.
 //! - [`metrics`]: Mesos's metric keys.
 //! - [`flags`], [`constants`]: configuration, as Mesos spells it.
 //! - [`start`](start()): starting a master in a running libproc runtime.
@@ -26,5 +27,6 @@ pub mod metrics;
 mod start;
 pub mod validation;
 
+pub use http::v1_json;
 pub use master::Master;
 pub use start::{master_info, start, StartError, MASTER_ID};

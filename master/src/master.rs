@@ -21,7 +21,8 @@ use mesos_proto::{AgentId, FrameworkId, OfferId};
 use crate::agent::Agent;
 use crate::allocator::Allocator;
 use crate::flags::Flags;
-use crate::framework::Framework;
+use crate::framework::{Connection, Framework, HttpConnection};
+use crate::http::api::scheduler::SchedulerEvent;
 use crate::metrics::Metrics;
 use crate::registrar::Registrar;
 
@@ -56,6 +57,8 @@ pub struct Master {
     pub(crate) next_offer_id: u64,
     pub(crate) start_time: SystemTime,
     pub(crate) metrics: Metrics,
+    /// Operator API SUBSCRIBE streams, by stream id.
+    pub(crate) operator_streams: HashMap<String, HttpConnection>,
 }
 
 impl Master {
@@ -82,6 +85,7 @@ impl Master {
             next_offer_id: 0,
             start_time: SystemTime::now(),
             metrics: Metrics::default(),
+            operator_streams: HashMap::new(),
         }
     }
 
@@ -134,8 +138,9 @@ impl Master {
             .as_secs_f64()
     }
 
-    /// Sends a message to a framework's scheduler, if it is connected.
-    pub(crate) fn send_to_framework<M: Message>(
+    /// Sends a message to a framework's scheduler, if it is connected: to a driver as
+    /// the message, to an HTTP scheduler as its v1 event.
+    pub(crate) fn send_to_framework<M: SchedulerEvent>(
         &self,
         framework_id: &FrameworkId,
         message: M,
@@ -144,8 +149,8 @@ impl Master {
         let Some(framework) = self.frameworks.get(framework_id) else {
             return;
         };
-        match (&framework.pid, framework.is_connected()) {
-            (Some(pid), true) => ctx.send(pid, message),
+        match (&framework.connection, framework.is_connected()) {
+            (Some(connection), true) => send_to_connection(connection, message, ctx),
             _ => {
                 tracing::debug!(framework_id = %framework_id, name = M::NAME, "Not sending to a disconnected framework")
             }
@@ -194,6 +199,30 @@ impl Process for Master {
         }
         if let Some(agent_id) = self.agent_by_pid(pid) {
             self.agent_disconnected(&agent_id, ctx);
+        }
+    }
+}
+
+/// Sends a message to a scheduler through `connection`. An HTTP stream that cannot
+/// take the event (the client is gone or too slow) is closed, after this event, as
+/// its client closing it would be: the framework is disconnected.
+pub(crate) fn send_to_connection<M: SchedulerEvent>(
+    connection: &Connection,
+    message: M,
+    ctx: &Context<Master>,
+) {
+    match connection {
+        Connection::Pid(pid) => ctx.send(pid, message),
+        Connection::Http(http) => {
+            let record = crate::http::recordio::record(&message.event());
+            if let Err(error) = http.write(record) {
+                let stream_id = http.stream_id().to_owned();
+                tracing::warn!(%error, stream_id, name = M::NAME, "Closing a scheduler's event stream");
+                ctx.defer(
+                    std::future::ready(()),
+                    move |master: &mut Master, (), ctx| master.http_stream_closed(&stream_id, ctx),
+                );
+            }
         }
     }
 }
@@ -335,7 +364,7 @@ impl Master {
     pub(crate) fn framework_by_pid(&self, pid: &Pid) -> Option<FrameworkId> {
         self.frameworks
             .values()
-            .find(|f| f.pid.as_ref() == Some(pid))
+            .find(|f| f.pid() == Some(pid))
             .map(|f| f.id.clone())
     }
 
@@ -358,13 +387,25 @@ impl Master {
     /// Dispatches a scheduler `Call` to its handler; legacy messages come here too,
     /// turned into calls, so that every one passes the same checks.
     pub(crate) fn receive_call(&mut self, from: Pid, call: Call, ctx: &mut Context<Self>) {
-        use mesos_proto::scheduler::CallType::*;
-        if call.kind == SUBSCRIBE {
-            return self.subscribe(from, call, ctx);
+        if call.kind == mesos_proto::scheduler::CallType::SUBSCRIBE {
+            return self.subscribe(Connection::Pid(from), call, ctx);
         }
         let Some(framework_id) = self.caller(&from, &call, ctx) else {
             return;
         };
+        self.handle_call(&framework_id, call, ctx);
+    }
+
+    /// Handles a call other than SUBSCRIBE of a framework whose scheduler was checked
+    /// to be the caller (by pid for drivers, by stream id for HTTP schedulers).
+    pub(crate) fn handle_call(
+        &mut self,
+        framework_id: &FrameworkId,
+        call: Call,
+        ctx: &mut Context<Self>,
+    ) {
+        use mesos_proto::scheduler::CallType::*;
+        let framework_id = framework_id.clone();
         match call.kind {
             TEARDOWN => self.teardown(&framework_id, ctx),
             ACCEPT => self.accept(&framework_id, call.accept.unwrap_or_default(), ctx),
@@ -383,11 +424,12 @@ impl Master {
             }
             MESSAGE => self.message(&framework_id, call.message.unwrap_or_default(), ctx),
             REQUEST => tracing::debug!(framework_id = %framework_id, "Ignoring resource request"),
-            UPDATE_FRAMEWORK => self.update_framework(
-                &framework_id,
-                call.update_framework.unwrap_or_default(),
-                ctx,
-            ),
+            UPDATE_FRAMEWORK => {
+                let update = call.update_framework.unwrap_or_default();
+                if let Err(message) = self.update_framework(&framework_id, update, ctx) {
+                    self.send_to_framework(&framework_id, FrameworkErrorMessage { message }, ctx);
+                }
+            }
             other => {
                 tracing::warn!(framework_id = %framework_id, call = ?other, "Ignoring unsupported call")
             }
@@ -405,7 +447,7 @@ impl Master {
             tracing::warn!(%from, framework_id = %framework_id, "Dropping call from an unknown framework");
             return None;
         };
-        if framework.pid.as_ref() != Some(from) {
+        if framework.pid() != Some(from) {
             tracing::warn!(%from, framework_id = %framework_id, "Dropping call from a pid that is not the framework's scheduler");
             return None;
         }

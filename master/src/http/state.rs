@@ -200,7 +200,7 @@ fn framework(master: &Master, framework: &Framework) -> Value {
     let mut value = json!({
         "id": framework.id.as_str(),
         "name": info.name,
-        "pid": framework.pid.as_ref().map(|p| p.to_string()),
+        "pid": framework.pid().map(|p| p.to_string()),
         "used_resources": resources(&used),
         "offered_resources": resources(&offered),
         "resources": resources(&(used.clone() + &offered)),

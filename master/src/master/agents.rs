@@ -172,7 +172,9 @@ impl Master {
             agent.used_resources(),
         );
         self.metrics.agent_registered();
-        self.agents.insert(agent.id.clone(), agent);
+        let id = agent.id.clone();
+        self.agents.insert(id.clone(), agent);
+        self.agent_added_event(&id);
     }
 
     pub(crate) fn connection(&self) -> MasterSlaveConnection {
@@ -316,7 +318,7 @@ impl Master {
         {
             let update = UpdateFrameworkMessage {
                 framework_id: framework.id.clone(),
-                pid: framework.pid.as_ref().map(Pid::to_string),
+                pid: framework.pid().map(Pid::to_string),
                 framework_info: Some(framework.info.clone()),
             };
             ctx.send(&agent.pid, update);
@@ -552,16 +554,13 @@ impl Master {
         }
         self.allocator.remove_agent(id.clone());
         self.metrics.agent_removed();
-        for framework in self.frameworks.values().filter(|f| f.is_connected()) {
-            if let Some(pid) = &framework.pid {
-                ctx.send(
-                    pid,
-                    LostSlaveMessage {
-                        slave_id: id.clone(),
-                    },
-                );
-            }
+        for framework_id in self.frameworks.keys() {
+            let lost = LostSlaveMessage {
+                slave_id: id.clone(),
+            };
+            self.send_to_framework(framework_id, lost, ctx);
         }
+        self.agent_removed_event(id);
         tracing::info!(agent_id = %id, ?removal, "Agent removed");
     }
 }

@@ -60,7 +60,7 @@ impl Master {
         let framework_ok = self
             .frameworks
             .get(&allocation.framework_id)
-            .is_some_and(|f| f.state == FrameworkState::Active && f.pid.is_some());
+            .is_some_and(|f| f.state == FrameworkState::Active && f.connection.is_some());
         let agent = self
             .agents
             .get(&allocation.agent_id)
@@ -468,6 +468,7 @@ impl Master {
         if let Some(agent) = self.agents.get_mut(&launch.agent_id) {
             agent.add_task(record.clone());
         }
+        self.task_added_event(&record);
         if let Some(framework) = self.frameworks.get_mut(&launch.framework_id) {
             framework.tasks.insert(record.task_id.clone(), record);
         }
@@ -574,7 +575,7 @@ impl Launch {
         Some(Launch {
             framework_id: framework_id.clone(),
             framework_info: framework.info.clone(),
-            framework_pid: framework.pid.clone(),
+            framework_pid: framework.pid().cloned(),
             agent_id: agent_id.clone(),
             agent_pid: agent.pid.clone(),
             role,

@@ -104,6 +104,7 @@ impl Master {
         task.state = state;
         task.statuses.push(status.clone());
         let resources = task.resources.clone();
+        let updated = task.clone();
         if state.is_terminal() {
             // No acknowledgement will come for an update without uuid.
             framework.complete_task(task_id, limit);
@@ -117,6 +118,7 @@ impl Master {
             );
         }
         self.metrics.task_state(state);
+        self.task_updated_event(&updated);
         self.send_master_update(framework_id, status, ctx);
     }
 
@@ -141,7 +143,8 @@ impl Master {
         };
         let released = apply_update(framework, update);
         let framework_id = update.framework_id.clone();
-        let state = framework.tasks.get(&update.status.task_id).map(|t| t.state);
+        let updated = framework.tasks.get(&update.status.task_id).cloned();
+        let state = updated.as_ref().map(|t| t.state);
         if let (Some(state), Some(agent)) = (state, self.agents.get_mut(&agent_id)) {
             if let Some(task) = agent
                 .tasks
@@ -160,6 +163,9 @@ impl Master {
             );
         }
         tracing::info!(framework_id = %framework_id, task_id = %update.status.task_id, state = %update.status.state, "Status update");
+        if let Some(task) = &updated {
+            self.task_updated_event(task);
+        }
         self.metrics.valid_status_update(update.status.state);
         let mut forwarded = message;
         forwarded.pid = Some(from.to_string());

@@ -1,0 +1,132 @@
+//! The master's v1 HTTP APIs: the scheduler API (`/api/v1/scheduler`) and the
+//! operator API (`/api/v1`, `/api/v1/operator`). Calls are JSON; event streams are
+//! RecordIO of JSON, one record per chunk. Here: the checks every call passes
+//! before its body is read.
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use libproc::http::{HttpError, Request, Response};
+
+use crate::http::v1_json::MAX_BODY_SIZE;
+use crate::master::Master;
+
+pub(crate) mod operator;
+pub(crate) mod scheduler;
+
+/// The only encoding served; protobuf may follow.
+pub(crate) const JSON: &str = "application/json";
+
+/// The leader hook: a master that does not lead answers 307 to the leader
+/// (`Location: //<leader host>:<port><path>`), or 503 when no leader is known. Until
+/// leader election lands (high availability), every master leads.
+pub(crate) fn leader_redirect(_master: &Master, _request: &Request) -> Option<Response> {
+    None
+}
+
+/// The checks of Mesos's `Master::Http::scheduler` and `api` before decoding: the
+/// leader, recovery, method, encodings and size. The answer when one fails, as Mesos
+/// answers it.
+pub(crate) fn refusal(master: &Master, request: &Request) -> Option<Response> {
+    // Routes match by prefix; the APIs have no sub-paths.
+    if !request.path.trim_end_matches('/').ends_with(&request.route) {
+        return Some(error(
+            StatusCode::NOT_FOUND,
+            format!("No such endpoint '{}'", request.path),
+        ));
+    }
+    if let Some(redirect) = leader_redirect(master, request) {
+        return Some(redirect);
+    }
+    if !master.recovered {
+        return Some(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Master has not finished recovery",
+        ));
+    }
+    if request.method != Method::POST {
+        return Some(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Expecting a 'POST' request, received '{}'", request.method),
+        ));
+    }
+    let Some(content_type) = request.headers.get(CONTENT_TYPE) else {
+        return Some(error(
+            StatusCode::BAD_REQUEST,
+            "Expecting 'Content-Type' to be present",
+        ));
+    };
+    if !media_type(content_type.to_str().unwrap_or("")).eq_ignore_ascii_case(JSON) {
+        return Some(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Expecting 'Content-Type' of {JSON} (protobuf is not supported), received '{}'",
+                String::from_utf8_lossy(content_type.as_bytes())
+            ),
+        ));
+    }
+    if let Some(accept) = request.headers.get(ACCEPT) {
+        if !accepts_json(accept.to_str().unwrap_or("")) {
+            return Some(error(
+                StatusCode::NOT_ACCEPTABLE,
+                format!(
+                    "Expecting 'Accept' to allow {JSON}, received '{}'",
+                    String::from_utf8_lossy(accept.as_bytes())
+                ),
+            ));
+        }
+    }
+    if request.body.len() > MAX_BODY_SIZE {
+        return Some(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Request body of {} bytes is over the limit of {MAX_BODY_SIZE} bytes",
+                request.body.len()
+            ),
+        ));
+    }
+    None
+}
+
+/// A plain-text error answer.
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    HttpError::new(status, message).into()
+}
+
+/// `application/json; charset=utf-8` → `application/json`.
+fn media_type(value: &str) -> &str {
+    value.split(';').next().unwrap_or("").trim()
+}
+
+/// Whether an `Accept` header allows JSON (`*/*`, `application/*` or JSON itself,
+/// unless with `q=0`).
+fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let refused = parts.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused
+            && (media == "*/*"
+                || media.eq_ignore_ascii_case("application/*")
+                || media.eq_ignore_ascii_case(JSON))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers() {
+        assert!(accepts_json("application/json"));
+        assert!(accepts_json("text/html, */*;q=0.1"));
+        assert!(accepts_json("application/*"));
+        assert!(!accepts_json("application/x-protobuf"));
+        assert!(!accepts_json("application/json;q=0"));
+        assert_eq!(media_type("application/json; charset=utf-8"), JSON);
+    }
+}
