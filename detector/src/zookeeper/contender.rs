@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use mesos_proto::mesos::MasterInfo;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use zookeeper_client as zk;
 
 use super::group::{self, LABEL};
@@ -234,34 +235,43 @@ impl Candidacy {
     /// Resolves with the leadership once it changed since the last call (or since
     /// joining); once lost, resolves at once with [`Leadership::Lost`] every time.
     pub async fn changed(&mut self) -> Leadership {
-        let current = *self.leadership.borrow_and_update();
+        let current = *self.leadership.borrow();
         if let Leadership::Lost(_) = current {
             return current;
         }
-        match self.leadership.changed().await {
-            Ok(()) => *self.leadership.borrow_and_update(),
-            // The task always reports a loss before it ends.
-            Err(_) => *self.leadership.borrow(),
-        }
+        // The task always reports a loss before it ends, so an error (no sender)
+        // leaves the loss to read.
+        let _ = self.leadership.changed().await;
+        *self.leadership.borrow_and_update()
     }
 
     /// Leaves the group: deletes the node and closes the session. A node already gone
     /// with its session counts as withdrawn.
+    /// While disconnected, deleting is retried for up to a session timeout: closing a
+    /// session the server cannot hear from would leave the node for that long anyway.
     pub async fn withdraw(self) -> Result<(), ContenderError> {
         self.task.abort();
-        let result = match self.client.delete(&self.node, None).await {
-            Ok(())
-            | Err(zk::Error::NoNode | zk::Error::SessionExpired | zk::Error::ClientClosed) => {
+        let deadline = Instant::now() + self.client.session_timeout();
+        let mut backoff = Backoff::new();
+        loop {
+            match self.client.delete(&self.node, None).await {
                 Ok(())
+                | Err(zk::Error::NoNode | zk::Error::SessionExpired | zk::Error::ClientClosed) => {
+                    tracing::info!(node = %self.node, "Withdrew from the masters' group");
+                    return Ok(());
+                }
+                Err(zk::Error::ConnectionLoss) if Instant::now() < deadline => {
+                    tokio::time::sleep(backoff.next()).await;
+                }
+                Err(source) => {
+                    return Err(ContenderError::ZooKeeper {
+                        action: "delete",
+                        path: self.node.clone(),
+                        source,
+                    })
+                }
             }
-            Err(source) => Err(ContenderError::ZooKeeper {
-                action: "delete",
-                path: self.node.clone(),
-                source,
-            }),
-        };
-        tracing::info!(node = %self.node, "Withdrew from the masters' group");
-        result
+        }
     }
 }
 
@@ -278,7 +288,9 @@ async fn follow(
             return ControlFlow::Break(LossReason::NodeDeleted);
         }
         let elected = view.leader.is_some_and(|l| l.member.name == member);
-        match (*leadership.borrow(), elected) {
+        // Copied out first: the borrow must end before `send_replace` writes.
+        let was = *leadership.borrow();
+        match (was, elected) {
             (Leadership::Elected, false) => return ControlFlow::Break(LossReason::Superseded),
             (Leadership::Contending, true) => {
                 tracing::info!(%node, "Elected as the leading master");

@@ -4,7 +4,9 @@
 //! data; everything is killed and removed on drop.
 //!
 //! The servers are the Debian `zookeeper` package's, run as `java ...Main zoo.cfg`
-//! (its `zkServer.sh` wants fixed paths under `/var`).
+//! (its `zkServer.sh` wants fixed paths under `/var`). They die with the thread that
+//! started them (`PR_SET_PDEATHSIG`), so a killed test leaves none behind: start them
+//! from the test's thread or a runtime worker, not a short-lived thread.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -18,6 +20,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -172,6 +175,20 @@ impl ZooKeeper {
         self.servers.iter().map(|s| s.client_port).collect()
     }
 
+    /// The index of the ensemble's current leader, once a running server says it
+    /// leads (polls until then).
+    pub async fn quorum_leader(&self) -> usize {
+        loop {
+            for (index, server) in self.servers.iter().enumerate() {
+                let status = four_letter_word(server.client_port, "srvr").await;
+                if status.is_some_and(|s| s.contains("Mode: leader")) {
+                    return index;
+                }
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    }
+
     /// Kills server `index` (0-based) with SIGKILL, keeping its data for a restart.
     pub fn kill(&mut self, index: usize) {
         if let Some(mut process) = self.servers[index].process.take() {
@@ -210,7 +227,17 @@ impl ZooKeeper {
         } else {
             "org.apache.zookeeper.server.ZooKeeperServerMain"
         };
-        let process = Command::new("java")
+        let mut command = Command::new("java");
+        // SAFETY: the closure runs between fork and exec and only makes one
+        // async-signal-safe system call.
+        unsafe {
+            command.pre_exec(|| {
+                // A test killed before its drop runs must not leave servers behind.
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let process = command
             .args([
                 "-Xmx256m",
                 "-XX:+UseSerialGC",
