@@ -118,9 +118,7 @@ impl MasterContender {
     /// JSON detectors read. The session timeout is Mesos's default, 10 s.
     pub fn new(url: &str, info: &MasterInfo) -> Result<Self, ContenderError> {
         let url = ZooKeeperUrl::parse(url)?;
-        let data =
-            serde_json::to_vec(info).map_err(|e| ContenderError::MasterInfo(e.to_string()))?;
-        group::member_pid(&data).map_err(|e| ContenderError::MasterInfo(e.to_string()))?;
+        let data = member_data(info)?;
         let acls = if url.credentials.is_some() {
             zk::Acls::new(&READ_CREATOR_ALL)
         } else {
@@ -172,13 +170,13 @@ impl MasterContender {
     }
 
     async fn join(&self, client: &zk::Client) -> Result<String, (&'static str, String, zk::Error)> {
-        let group = zk::CreateMode::Persistent.with_acls(self.acls.clone());
+        let group = zk::CreateMode::Persistent.with_acls(self.acls);
         client
             .mkdir(&self.path, &group)
             .await
             .map_err(|e| ("create", self.path.clone(), e))?;
         let prefix = format!("{}/{LABEL}", self.path);
-        let member = zk::CreateMode::EphemeralSequential.with_acls(self.acls.clone());
+        let member = zk::CreateMode::EphemeralSequential.with_acls(self.acls);
         let (_, sequence) = client
             .create(&prefix, &self.data, &member)
             .await
@@ -190,6 +188,28 @@ impl MasterContender {
             "Joined the masters' group"
         );
         Ok(name)
+    }
+}
+
+/// A member's data: `info` as JSON, with absent fields left out rather than `null`
+/// (Mesos's protobuf JSON has no nulls), checked to name a master as detectors read it.
+fn member_data(info: &MasterInfo) -> Result<Vec<u8>, ContenderError> {
+    let invalid = |e: &dyn std::fmt::Display| ContenderError::MasterInfo(e.to_string());
+    let mut json = serde_json::to_value(info).map_err(|e| invalid(&e))?;
+    drop_nulls(&mut json);
+    let data = serde_json::to_vec(&json).map_err(|e| invalid(&e))?;
+    group::member_pid(&data).map_err(|e| invalid(&e))?;
+    Ok(data)
+}
+
+fn drop_nulls(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Object(fields) => {
+            fields.retain(|_, value| !value.is_null());
+            fields.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -305,5 +325,55 @@ async fn follow(
         tracing::error!(%node, ?reason, "Lost leadership: stop leading now");
     } else {
         tracing::warn!(%node, ?reason, "Lost candidacy");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mesos_proto::mesos::Address;
+
+    use super::*;
+
+    #[test]
+    fn member_data_is_mesos_json_without_nulls() {
+        let info = MasterInfo {
+            id: "id".into(),
+            ip: u32::from_le_bytes([10, 0, 0, 5]),
+            port: 5050,
+            pid: None,
+            hostname: None,
+            version: Some("1.11.0".into()),
+            address: Some(Address {
+                hostname: None,
+                ip: Some("10.0.0.5".into()),
+                port: 5050,
+            }),
+        };
+        let data = member_data(&info).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&data).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "id", "ip": 83_886_090, "port": 5050, "version": "1.11.0",
+                "address": {"ip": "10.0.0.5", "port": 5050}
+            })
+        );
+        assert_eq!(
+            group::member_pid(&data).unwrap().to_string(),
+            "master@10.0.0.5:5050"
+        );
+    }
+
+    #[test]
+    fn a_master_info_naming_no_master_is_refused() {
+        let info = MasterInfo {
+            id: "id".into(),
+            port: 5050,
+            ..MasterInfo::default()
+        };
+        assert!(matches!(
+            member_data(&info),
+            Err(ContenderError::MasterInfo(_))
+        ));
     }
 }
