@@ -293,6 +293,22 @@ async fn an_unreachable_zookeeper_is_waited_for() {
 }
 
 #[tokio::test]
+async fn a_group_made_with_credentials_is_readable_by_all_but_joined_only_by_its_creator() {
+    let zk = zookeeper().await;
+    let with_credentials = zk.url("/mesos").replace("zk://", "zk://jane:secret@");
+    let mut leader = contend(&with_credentials, 5050, LONG_SESSION).await;
+    until_leadership(&mut leader, Leadership::Elected).await;
+    let detector = MasterDetector::create(&zk.url("/mesos")).unwrap();
+    until_detected(&detector, Some(&master(5050).1)).await;
+
+    let stranger = MasterContender::new(&zk.url("/mesos"), &master(5051).0).unwrap();
+    let refused = within("being refused", stranger.contend())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not authorized"), "{refused}");
+}
+
+#[tokio::test]
 async fn bad_urls_and_master_infos_are_refused() {
     assert!(MasterDetector::create("zk://127.0.0.1:2181/").is_err());
     assert!(MasterDetector::create("zk://127.0.0.1/mesos").is_err());
