@@ -15,11 +15,13 @@
 //! assert_eq!(leader.unwrap().to_string(), "master@127.0.0.1:5050");
 //! ```
 //!
-//! ZooKeeper URLs parse into a [`ZooKeeperUrl`], but detection through ZooKeeper comes
-//! with high availability: until then `create` refuses them with
-//! [`DetectorError::ZooKeeperUnavailable`].
+//! A `zk://` value gives a [`ZooKeeperMasterDetector`], which follows the masters'
+//! election in ZooKeeper; masters take part in it through
+//! [`zookeeper::MasterContender`].
 //!
-//! Layout: [`zookeeper`] (the `zk://` parser), `standalone` (the hand-set detector).
+//! Layout: [`zookeeper`] (the `zk://` parser, detection and contention through
+//! ZooKeeper, and, with the `testing` feature, real ZooKeeper servers for tests),
+//! `standalone` (the hand-set detector).
 
 #![warn(missing_docs)]
 
@@ -29,11 +31,15 @@ pub mod zookeeper;
 use std::future::Future;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
 
 use libproc::Pid;
 
 pub use standalone::StandaloneMasterDetector;
-pub use zookeeper::{ZooKeeperCredentials, ZooKeeperServer, ZooKeeperUrl, ZooKeeperUrlError};
+pub use zookeeper::{
+    ZooKeeperCredentials, ZooKeeperMasterDetector, ZooKeeperServer, ZooKeeperUrl, ZooKeeperUrlError,
+};
 
 /// The process id of a master, in every master pid.
 pub const MASTER_ID: &str = "master";
@@ -67,9 +73,10 @@ pub enum DetectorError {
     /// A `zk://` value does not parse.
     #[error(transparent)]
     ZooKeeperUrl(#[from] ZooKeeperUrlError),
-    /// A well-formed `zk://` value, which needs ZooKeeper detection.
-    #[error("ZooKeeper detection is not available yet (master '{0}')")]
-    ZooKeeperUnavailable(ZooKeeperUrl),
+    /// A `zk://` value where one master's pid is needed: the leader of a group can
+    /// only be detected ([`MasterDetector::create`]).
+    #[error("'{0}' names a ZooKeeper group, not one master: its leader must be detected")]
+    NotOneMaster(ZooKeeperUrl),
 }
 
 /// A parsed `--master` value.
@@ -144,11 +151,11 @@ fn resolve(address: &str) -> Result<SocketAddr, String> {
 
 /// The leading master's pid for a `--master` value that names one master (what agents
 /// start with): `host:port`, `master@host:port`, or a `file://` holding either. A
-/// `zk://` value is refused until ZooKeeper detection exists.
+/// `zk://` value is refused: its leader changes, so it needs a [`MasterDetector`].
 pub fn master_pid(text: &str) -> Result<Pid, DetectorError> {
     match MasterUrl::parse(text)? {
         MasterUrl::Pid(pid) => Ok(pid),
-        MasterUrl::ZooKeeper(url) => Err(DetectorError::ZooKeeperUnavailable(url)),
+        MasterUrl::ZooKeeper(url) => Err(DetectorError::NotOneMaster(url)),
     }
 }
 
@@ -157,17 +164,32 @@ pub fn master_pid(text: &str) -> Result<Pid, DetectorError> {
 pub enum MasterDetector {
     /// The leader is given, not elected.
     Standalone(StandaloneMasterDetector),
+    /// The leader is elected in ZooKeeper.
+    ZooKeeper(ZooKeeperMasterDetector),
 }
 
 impl MasterDetector {
-    /// The detector for a `--master` value (see [`MasterUrl::parse`]).
+    /// The detector for a `--master` value (see [`MasterUrl::parse`]). A `zk://` value
+    /// starts following the group at once, with Mesos's default session timeout
+    /// (10 s); an unreachable ensemble is not an error, it is retried.
     pub fn create(master: &str) -> Result<MasterDetector, DetectorError> {
-        match MasterUrl::parse(master)? {
-            MasterUrl::Pid(pid) => Ok(MasterDetector::Standalone(StandaloneMasterDetector::new(
-                Some(pid),
-            ))),
-            MasterUrl::ZooKeeper(url) => Err(DetectorError::ZooKeeperUnavailable(url)),
-        }
+        MasterDetector::create_with_session_timeout(master, zookeeper::DEFAULT_SESSION_TIMEOUT)
+    }
+
+    /// [`create`](MasterDetector::create) with another ZooKeeper session timeout
+    /// (Mesos `--zk_session_timeout`); ignored for values that name one master.
+    pub fn create_with_session_timeout(
+        master: &str,
+        session_timeout: Duration,
+    ) -> Result<MasterDetector, DetectorError> {
+        Ok(match MasterUrl::parse(master)? {
+            MasterUrl::Pid(pid) => {
+                MasterDetector::Standalone(StandaloneMasterDetector::new(Some(pid)))
+            }
+            MasterUrl::ZooKeeper(url) => {
+                MasterDetector::ZooKeeper(ZooKeeperMasterDetector::new(url, session_timeout))
+            }
+        })
     }
 
     /// Resolves with the leading master (or `None` when there is none) as soon as it
@@ -177,9 +199,11 @@ impl MasterDetector {
         &self,
         previous: Option<&Pid>,
     ) -> impl Future<Output = Option<Pid>> + Send + 'static {
-        match self {
-            MasterDetector::Standalone(detector) => detector.detect(previous),
-        }
+        let detection: Pin<Box<dyn Future<Output = Option<Pid>> + Send>> = match self {
+            MasterDetector::Standalone(detector) => Box::pin(detector.detect(previous)),
+            MasterDetector::ZooKeeper(detector) => Box::pin(detector.detect(previous)),
+        };
+        detection
     }
 }
 
@@ -237,18 +261,22 @@ mod tests {
     }
 
     #[test]
-    fn zookeeper_urls_parse_but_do_not_detect_yet() {
+    fn zookeeper_urls_give_a_group_not_a_pid() {
         let parsed = MasterUrl::parse("zk://jane:pw@zk1:2181,zk2:2181/mesos").unwrap();
         let MasterUrl::ZooKeeper(url) = parsed else {
             panic!("not a ZooKeeper URL");
         };
         assert_eq!(url.path, "/mesos");
-        let error = MasterDetector::create("zk://zk1:2181/mesos").unwrap_err();
-        assert!(matches!(error, DetectorError::ZooKeeperUnavailable(_)));
+        let error = master_pid("zk://zk1:2181/mesos").unwrap_err();
+        assert!(matches!(error, DetectorError::NotOneMaster(_)));
         assert_eq!(
             error.to_string(),
-            "ZooKeeper detection is not available yet (master 'zk://zk1:2181/mesos')"
+            "'zk://zk1:2181/mesos' names a ZooKeeper group, not one master: its leader must be detected"
         );
+        assert!(matches!(
+            MasterDetector::create("zk://zk1:2181/"),
+            Err(DetectorError::ZooKeeperUrl(ZooKeeperUrlError::MissingPath))
+        ));
         assert!(matches!(
             master_pid("zk://zk1:2181/"),
             Err(DetectorError::ZooKeeperUrl(ZooKeeperUrlError::MissingPath))
@@ -284,7 +312,9 @@ mod tests {
     #[test]
     fn a_standalone_detector_follows_appointments() {
         let detector = MasterDetector::create("127.0.0.1:5050").unwrap();
-        let MasterDetector::Standalone(standalone) = &detector;
+        let MasterDetector::Standalone(standalone) = &detector else {
+            panic!("not a standalone detector");
+        };
         let first = pid("master@127.0.0.1:5050");
         let next = detector.detect(Some(&first));
         let second = pid("master@127.0.0.1:5051");

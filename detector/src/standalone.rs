@@ -36,17 +36,26 @@ impl StandaloneMasterDetector {
         &self,
         previous: Option<&Pid>,
     ) -> impl Future<Output = Option<Pid>> + Send + 'static {
-        let mut leader = self.leader.subscribe();
-        let previous = previous.cloned();
-        async move {
-            loop {
-                let current = leader.borrow_and_update().clone();
-                if current != previous {
-                    return current;
-                }
-                if leader.changed().await.is_err() {
-                    return std::future::pending().await;
-                }
+        detect_change(self.leader.subscribe(), previous)
+    }
+}
+
+/// Resolves with the leader `leader` holds as soon as it differs from `previous`; stays
+/// pending once the sender is gone, since the leader can no longer change. The core of
+/// every detector's `detect`.
+pub(crate) fn detect_change(
+    mut leader: watch::Receiver<Option<Pid>>,
+    previous: Option<&Pid>,
+) -> impl Future<Output = Option<Pid>> + Send + 'static {
+    let previous = previous.cloned();
+    async move {
+        loop {
+            let current = leader.borrow_and_update().clone();
+            if current != previous {
+                return current;
+            }
+            if leader.changed().await.is_err() {
+                return std::future::pending().await;
             }
         }
     }
