@@ -14,20 +14,8 @@ use crate::env::{EnvError, ExecutorEnv};
 use crate::executor::Executor;
 use crate::process::ExecutorProcess;
 
-/// The driver's state, with Mesos's names and meanings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-pub enum Status {
-    /// `start` has not been called.
-    DRIVER_NOT_STARTED,
-    /// Started, and neither stopped nor aborted.
-    DRIVER_RUNNING,
-    /// Aborted: by the executor, or by the driver on an unrecoverable error or after
-    /// the agent is gone for good.
-    DRIVER_ABORTED,
-    /// Stopped by the executor.
-    DRIVER_STOPPED,
-}
+/// The driver's state (Mesos `Status`), shared by both drivers.
+pub use mesos_proto::mesos::Status;
 
 /// Why a driver could not be built.
 #[derive(Debug, thiserror::Error)]

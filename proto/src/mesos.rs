@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 use crate::encoding::{optional_field, repeated_field};
 
 mod agent;
+mod driver;
 mod framework;
 mod offer;
 mod statistics;
 mod task;
 
 pub use agent::{AgentCapability, AgentCapabilityType, AgentInfo, Attribute, AttributeValue};
+pub use driver::Status;
 pub use framework::{
     Address, FrameworkCapability, FrameworkCapabilityType, FrameworkInfo, MasterInfo,
 };

@@ -20,20 +20,8 @@ use crate::flags::DriverFlags;
 use crate::process::SchedulerProcess;
 use crate::scheduler::Scheduler;
 
-/// The driver's state, with Mesos's names and meanings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-pub enum Status {
-    /// `start` has not been called.
-    DRIVER_NOT_STARTED,
-    /// Started, and neither stopped nor aborted.
-    DRIVER_RUNNING,
-    /// Aborted: by the scheduler, or by the driver on an error (then `error` was
-    /// called).
-    DRIVER_ABORTED,
-    /// Stopped by the scheduler.
-    DRIVER_STOPPED,
-}
+/// The driver's state (Mesos `Status`), shared by both drivers.
+pub use mesos_proto::mesos::Status;
 
 /// What a scheduler can ask of its driver. Every method returns the driver's status
 /// afterwards; a request to a driver that is not running is dropped, and one made
