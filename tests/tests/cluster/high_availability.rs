@@ -118,15 +118,11 @@ fn followers_redirect_to_the_leader_and_answer_503_without_one() {
     let leader_addr = cluster.master_addr(leader);
     let follower = (leader + 1) % 3;
     let addr = cluster.master_addr(follower);
-    until("the follower to detect the leader", || {
-        let (status, location) =
-            get_status_and_location(addr, "/master/state").filter(|(s, _)| *s == 307)?;
-        assert_eq!(status, 307);
-        Some(assert_eq!(
-            location.as_deref(),
-            Some(format!("//{leader_addr}/master/state").as_str())
-        ))
+    let location = until("the follower to redirect to the leader", || {
+        let (status, location) = get_status_and_location(addr, "/master/state")?;
+        (status == 307).then_some(location)
     });
+    assert_eq!(location, Some(format!("//{leader_addr}/master/state")));
     for path in [
         "/master/frameworks",
         "/master/slaves",
