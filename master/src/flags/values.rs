@@ -104,7 +104,6 @@ mod tests {
             "zk://host:2181/mesos",
             "zk://a:1,b:2,c:3/mesos",
             "zk://user:secret@a:1,b:2/mesos",
-            "zk://host:2181",
         ] {
             assert_eq!(parse_zk(good).unwrap(), good);
         }
@@ -113,6 +112,8 @@ mod tests {
             "zk:///mesos",
             "zk://a:1,,b:2/mesos",
             "zk://user@a:1/mesos",
+            // The group needs a path of its own, as in Mesos.
+            "zk://host:2181",
         ] {
             let error = parse_zk(bad).unwrap_err().to_string();
             assert!(error.contains(bad), "the error names the URL: {error}");
