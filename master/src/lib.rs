@@ -28,5 +28,5 @@ mod start;
 pub mod validation;
 
 pub use http::v1_json;
-pub use master::Master;
+pub use master::{exit_reason, Master};
 pub use start::{master_info, start, StartError, MASTER_ID};

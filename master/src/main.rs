@@ -45,7 +45,10 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         master.pid()
     );
     match libproc::run_until_interrupted(master.pid()).context("wait for the master")? {
-        libproc::Stopped::ByItself => anyhow::bail!("the master stopped (see the log for why)"),
+        libproc::Stopped::ByItself => match mesos_master::exit_reason() {
+            Some(reason) => anyhow::bail!("{reason}"),
+            None => anyhow::bail!("the master stopped (see the log for why)"),
+        },
         libproc::Stopped::Interrupted => Ok(()),
     }
 }

@@ -25,21 +25,26 @@ use crate::framework::{Connection, Framework, HttpConnection};
 use crate::http::api::scheduler::SchedulerEvent;
 use crate::metrics::Metrics;
 use crate::registrar::Registrar;
+pub use election::exit_reason;
 
 mod agents;
+mod election;
 mod frameworks;
 mod offers;
 mod tasks;
 
-/// The master. One per cluster leads; this one leads from its start (leader election
-/// comes with high availability).
+/// The master. One per cluster leads: without `--zk` this one, from its start; with
+/// `--zk` the one elected in ZooKeeper (see `election`).
 #[derive(Debug)]
 pub struct Master {
     pub(crate) flags: Flags,
     pub(crate) info: MasterInfo,
     pub(crate) allocator: Allocator,
     pub(crate) registrar: Registrar,
-    /// False until the registry is read: until then messages are dropped, as Mesos does.
+    /// Whether this master leads, and whom to redirect to when it does not.
+    pub(crate) election: election::Election,
+    /// False until the registry is read (which only a leader does): until then
+    /// messages are dropped, as Mesos does.
     pub(crate) recovered: bool,
     pub(crate) frameworks: HashMap<FrameworkId, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
@@ -71,6 +76,7 @@ impl Master {
             info,
             allocator,
             registrar,
+            election: election::Election::default(),
             recovered: false,
             frameworks: HashMap::new(),
             completed_frameworks: VecDeque::new(),
@@ -102,6 +108,11 @@ impl Master {
         F: Fn(&mut Master, Pid, M, &mut Context<Master>) + Send + Sync + 'static,
     {
         ctx.install(move |master: &mut Master, from: Pid, message: M, ctx: &mut Context<Master>| {
+            if !master.is_leading() {
+                tracing::debug!(%from, name = M::NAME, "Dropping message: this master does not lead");
+                master.metrics.dropped_message();
+                return;
+            }
             if !master.recovered {
                 tracing::warn!(%from, name = M::NAME, "Dropping message: the registry is not recovered yet");
                 master.metrics.dropped_message();
@@ -184,7 +195,7 @@ impl Process for Master {
 
         crate::http::routes(ctx);
         self.allocator.initialize(ctx.addr());
-        self.recover(ctx);
+        self.start_election(ctx);
         self.refresh_metrics(ctx);
     }
 
@@ -246,7 +257,7 @@ impl Master {
         use crate::framework::FrameworkState;
         use crate::metrics::set;
         use mesos_proto::mesos::TaskState;
-        set("master/elected", 1.0);
+        set("master/elected", if self.is_leading() { 1.0 } else { 0.0 });
         set(
             "master/uptime_secs",
             self.start_time.elapsed().unwrap_or_default().as_secs_f64(),

@@ -38,7 +38,7 @@ pub use operations::{
     PruneLimits, RegistryError, RegistryOperation, RemoveAgent, UpdateWeights,
 };
 pub use registry::{AdmittedAgent, Registry, TimestampedAgent};
-pub use storage::{File, InMemory, Storage, StorageError};
+pub use storage::{File, InMemory, Storage, StorageError, ZooKeeper};
 
 /// Why the registrar did not do what was asked.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,5 +1,6 @@
-//! `Cluster`: one `mesos-master` and any number of `mesos-agent` OS processes, each on
-//! its own loopback address, with a work dir per test.
+//! `Cluster`: one `mesos-master` (or several, elected through a real ZooKeeper) and
+//! any number of `mesos-agent` OS processes, each on its own loopback address, with a
+//! work dir per test.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader};
@@ -7,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use mesos_detector::zookeeper::testing::ZooKeeper;
 use serde_json::Value;
 
 use crate::cleanup::{checkpointed_executor_pids, kill_session, remove_cgroups, sessions_under};
@@ -51,11 +53,22 @@ pub fn binary(name: &str) -> PathBuf {
 #[derive(Debug)]
 pub struct ClusterBuilder {
     name: String,
+    masters: usize,
+    zookeeper_servers: usize,
     master_flags: Vec<String>,
     agent_flags: Vec<Vec<String>>,
 }
 
 impl ClusterBuilder {
+    /// `count` masters elected through a real ZooKeeper of `servers` servers (1: a
+    /// standalone server, more: an ensemble) started by the harness: the masters get
+    /// `--zk`, the agents and [`Cluster::master`] the `zk://` URL.
+    pub fn high_availability(mut self, count: usize, servers: usize) -> Self {
+        self.masters = count;
+        self.zookeeper_servers = servers;
+        self
+    }
+
     /// Sets a master flag (`--agent_ping_timeout=200ms`), replacing the harness's.
     pub fn master_flag(mut self, flag: &str) -> Self {
         set_flag(&mut self.master_flags, flag);
@@ -93,21 +106,39 @@ impl ClusterBuilder {
             std::process::id(),
             fastrand::u32(..)
         );
-        let master_addr = free_loopback_addr();
-        let master_dir = dir.join("master");
-        let mut master_flags = vec![
-            format!("--ip={}", master_addr.ip()),
-            format!("--port={}", master_addr.port()),
-            format!("--hostname={}", master_addr.ip()),
-            format!("--work_dir={}", master_dir.display()),
-            // Offers come every 100ms rather than every second, so that scenarios
-            // move at the cluster's pace.
-            "--allocation_interval=100ms".to_owned(),
-        ];
-        for flag in &self.master_flags {
-            set_flag(&mut master_flags, flag);
-        }
-        let master = Daemon::new("mesos-master", master_addr, master_dir, master_flags);
+        let zookeeper =
+            (self.zookeeper_servers > 0).then(|| TestZooKeeper::start(self.zookeeper_servers));
+        let zk_url = zookeeper.as_ref().map(|zk| zk.url());
+        let masters: Vec<Daemon> = (0..self.masters.max(1))
+            .map(|index| {
+                let addr = free_loopback_addr();
+                let work_dir = match index {
+                    0 => dir.join("master"),
+                    _ => dir.join(format!("master-{index}")),
+                };
+                let mut flags = vec![
+                    format!("--ip={}", addr.ip()),
+                    format!("--port={}", addr.port()),
+                    format!("--hostname={}", addr.ip()),
+                    format!("--work_dir={}", work_dir.display()),
+                    // Offers come every 100ms rather than every second, so that
+                    // scenarios move at the cluster's pace.
+                    "--allocation_interval=100ms".to_owned(),
+                ];
+                if let Some(url) = &zk_url {
+                    flags.push(format!("--zk={url}"));
+                    flags.push(format!("--quorum={}", self.masters / 2 + 1));
+                    // A killed leader's node goes with its session: a short session
+                    // makes failovers quick.
+                    flags.push("--zk_session_timeout=3secs".to_owned());
+                }
+                for flag in &self.master_flags {
+                    set_flag(&mut flags, flag);
+                }
+                Daemon::new("mesos-master", addr, work_dir, flags)
+            })
+            .collect();
+        let master_value = zk_url.unwrap_or_else(|| masters[0].addr.to_string());
         let launcher_dir = binary("mesos-executor")
             .parent()
             .expect("target/<profile>")
@@ -120,7 +151,7 @@ impl ClusterBuilder {
                 let addr = free_loopback_addr();
                 let work_dir = dir.join(format!("agent-{index}"));
                 let mut flags = vec![
-                    format!("--master={master_addr}"),
+                    format!("--master={master_value}"),
                     format!("--ip={}", addr.ip()),
                     format!("--port={}", addr.port()),
                     format!("--work_dir={}", work_dir.display()),
@@ -138,7 +169,8 @@ impl ClusterBuilder {
         Cluster {
             dir,
             cgroups_root,
-            master,
+            zookeeper,
+            masters,
             agents,
         }
     }
@@ -157,12 +189,14 @@ impl ClusterBuilder {
     }
 }
 
-/// A master and its agents as OS processes. Everything started is killed on drop.
+/// The masters and their agents as OS processes, and the ZooKeeper that elects the
+/// leader. Everything started is killed on drop.
 #[derive(Debug)]
 pub struct Cluster {
     dir: PathBuf,
     cgroups_root: String,
-    master: Daemon,
+    zookeeper: Option<TestZooKeeper>,
+    masters: Vec<Daemon>,
     agents: Vec<Daemon>,
 }
 
@@ -171,14 +205,41 @@ impl Cluster {
     pub fn builder(name: &str) -> ClusterBuilder {
         ClusterBuilder {
             name: name.to_owned(),
+            masters: 1,
+            zookeeper_servers: 0,
             master_flags: Vec::new(),
             agent_flags: Vec::new(),
         }
     }
 
-    /// The master as `--master` takes it: `ip:port`.
+    /// The master as `--master` takes it: `ip:port`, or the `zk://` URL of a cluster
+    /// with high availability.
     pub fn master(&self) -> String {
-        self.master.addr.to_string()
+        match &self.zookeeper {
+            Some(zookeeper) => zookeeper.url(),
+            None => self.masters[0].addr.to_string(),
+        }
+    }
+
+    /// Master `index`'s address.
+    pub fn master_addr(&self, index: usize) -> SocketAddr {
+        self.masters[index].addr
+    }
+
+    /// How many masters the cluster has.
+    pub fn master_count(&self) -> usize {
+        self.masters.len()
+    }
+
+    /// The ZooKeeper that elects the masters (kill and restart its servers).
+    ///
+    /// # Panics
+    ///
+    /// When the cluster was built without high availability.
+    pub fn zookeeper(&mut self) -> &mut TestZooKeeper {
+        self.zookeeper
+            .as_mut()
+            .expect("a cluster with high availability")
     }
 
     /// The test's own directory, removed on drop: for files tasks wait for.
@@ -192,21 +253,53 @@ impl Cluster {
         &self.cgroups_root
     }
 
-    /// Starts the master and waits until it serves its state.
+    /// Starts every master that is not running and waits until one leads (serves its
+    /// state).
     pub fn start_master(&mut self) {
-        self.master.spawn();
-        until("the master to serve /master/state", || {
-            self.master.check_alive();
+        for master in &mut self.masters {
+            if master.child.is_none() {
+                master.spawn();
+            }
+        }
+        until("a master to lead and serve /master/state", || {
+            self.masters.iter().for_each(Daemon::check_alive);
             self.master_state()
         });
     }
 
-    /// Kills the master with SIGKILL, as a crash would.
-    pub fn kill_master(&mut self) {
-        self.master.kill();
+    /// Starts master `index` again (after a kill), without waiting.
+    pub fn start_master_at(&mut self, index: usize) {
+        self.masters[index].spawn();
     }
 
-    /// Kills the master and starts it again with the same flags and work dir.
+    /// The index of the master that leads now: the one that serves its state.
+    pub fn leader(&self) -> usize {
+        until("a master to lead", || {
+            (0..self.masters.len())
+                .find(|&index| self.master_json_at(index, "/master/state").is_some())
+        })
+    }
+
+    /// Kills the leading master with SIGKILL, as a crash would; returns its index.
+    pub fn kill_master(&mut self) -> usize {
+        let leader = self.leader();
+        self.masters[leader].kill();
+        leader
+    }
+
+    /// Kills master `index` with SIGKILL.
+    pub fn kill_master_at(&mut self, index: usize) {
+        self.masters[index].kill();
+    }
+
+    /// How master `index` exited, once it has (`None` while it runs).
+    pub fn master_exit(&mut self, index: usize) -> Option<std::process::ExitStatus> {
+        let child = self.masters[index].child.as_mut()?;
+        child.try_wait().ok().flatten()
+    }
+
+    /// Kills the leading master and starts every master again with the same flags
+    /// and work dirs.
     pub fn restart_master(&mut self) {
         self.kill_master();
         self.start_master();
@@ -262,10 +355,18 @@ impl Cluster {
         self.master_json("/master/state")
     }
 
-    /// The JSON the master serves at `path` (`/master/roles`), or `None` while it
-    /// does not answer.
+    /// The JSON the leading master serves at `path` (`/master/roles`), or `None` while
+    /// none answers.
     pub fn master_json(&self, path: &str) -> Option<Value> {
-        get_json(self.master.addr, path)
+        (0..self.masters.len()).find_map(|index| self.master_json_at(index, path))
+    }
+
+    /// The JSON master `index` serves at `path`, `None` while it does not answer with
+    /// a 200 (a follower redirects).
+    pub fn master_json_at(&self, index: usize, path: &str) -> Option<Value> {
+        let master = &self.masters[index];
+        master.child.as_ref()?;
+        get_json(master.addr, path)
     }
 
     /// Agent `index`'s `/state`, or `None` while it does not answer.
@@ -282,13 +383,13 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.master.print_log_tail();
+            self.masters.iter().for_each(Daemon::print_log_tail);
             self.agents.iter().for_each(Daemon::print_log_tail);
         }
         for agent in &mut self.agents {
             agent.kill();
         }
-        self.master.kill();
+        self.masters.iter_mut().for_each(Daemon::kill);
         for agent in &self.agents {
             checkpointed_executor_pids(&agent.dir)
                 .into_iter()
@@ -412,4 +513,45 @@ fn free_loopback_addr() -> SocketAddr {
         let listener = TcpListener::bind((ip, 0)).ok()?;
         listener.local_addr().ok()
     })
+}
+
+/// A real ZooKeeper for a cluster, with the runtime its async API needs.
+#[derive(Debug)]
+pub struct TestZooKeeper {
+    zookeeper: ZooKeeper,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestZooKeeper {
+    fn start(servers: usize) -> TestZooKeeper {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for ZooKeeper");
+        let started = runtime.block_on(async {
+            match servers {
+                1 => ZooKeeper::start().await,
+                n => ZooKeeper::ensemble(n).await,
+            }
+        });
+        let zookeeper = started.unwrap_or_else(|error| panic!("cannot start ZooKeeper: {error}"));
+        TestZooKeeper { zookeeper, runtime }
+    }
+
+    /// `zk://<servers>/mesos`, the masters' group.
+    pub fn url(&self) -> String {
+        self.zookeeper.url("/mesos")
+    }
+
+    /// Kills server `index` with SIGKILL, keeping its data.
+    pub fn kill(&mut self, index: usize) {
+        self.zookeeper.kill(index);
+    }
+
+    /// Starts server `index` again and waits until it serves.
+    pub fn restart(&mut self, index: usize) {
+        let restarted = self.runtime.block_on(self.zookeeper.restart(index));
+        restarted
+            .unwrap_or_else(|error| panic!("cannot restart ZooKeeper server {index}: {error}"));
+    }
 }

@@ -21,8 +21,25 @@ pub fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
     serde_json::from_str(&body).ok()
 }
 
+/// `GET path` from `addr`: the status code and the `Location` header, if any.
+pub fn get_status_and_location(addr: SocketAddr, path: &str) -> Option<(u16, Option<String>)> {
+    let (status, head, _) = request(addr, path)?;
+    let location = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_owned())
+    });
+    Some((status, location))
+}
+
 /// `GET path` from `addr`: the status code and the body.
 pub(crate) fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let (status, _, body) = request(addr, path)?;
+    Some((status, body))
+}
+
+/// `GET path` from `addr`: the status code, the head and the body.
+fn request(addr: SocketAddr, path: &str) -> Option<(u16, String, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, REQUEST_TIMEOUT).ok()?;
     stream.set_read_timeout(Some(REQUEST_TIMEOUT)).ok()?;
     stream.set_write_timeout(Some(REQUEST_TIMEOUT)).ok()?;
@@ -36,5 +53,5 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let response = String::from_utf8_lossy(&response);
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
+    Some((status, head.to_owned(), body.to_owned()))
 }

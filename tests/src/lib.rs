@@ -29,7 +29,7 @@ mod poll;
 
 pub use child::Spawned;
 pub use cleanup::session_alive;
-pub use cluster::{binary, Cluster, ClusterBuilder};
+pub use cluster::{binary, Cluster, ClusterBuilder, TestZooKeeper};
 pub use framework::{command_task, framework_info, Event, Framework, Reaction, TASK_RESOURCES};
-pub use http::get_json;
+pub use http::{get_json, get_status_and_location};
 pub use poll::{until, until_deadline, DEADLINE};

@@ -32,29 +32,10 @@ pub(super) fn parse_zk(text: &str) -> Result<String, ValueError> {
             .to_owned(),
         None => text.trim().to_owned(),
     };
-    check_zk_url(&url).map_err(|reason| ValueError(format!("'{url}': {reason}")))?;
+    // Parsed as the contender and the registry will parse it, so a bad URL fails now.
+    mesos_detector::zookeeper::ZooKeeperUrl::parse(&url)
+        .map_err(|reason| ValueError(format!("'{url}': {reason}")))?;
     Ok(url)
-}
-
-/// Checks a ZooKeeper URL the way Mesos's `zookeeper::URL::parse` does, and a little
-/// more: every server in the list is non-empty.
-fn check_zk_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("zk://")
-        .ok_or("expecting 'zk://' at the beginning of the URL")?;
-    // The path starts at the first '/'; without one it is '/'.
-    let servers = rest.find('/').map_or(rest, |slash| &rest[..slash]);
-    let servers = match servers.rfind('@') {
-        Some(at) if !servers[..at].contains(':') => {
-            return Err("expecting 'username:password' before '@'".into())
-        }
-        Some(at) => &servers[at + 1..],
-        None => servers,
-    };
-    if servers.split(',').any(|server| server.trim().is_empty()) {
-        return Err("expecting a comma-separated list of 'host:port' servers".into());
-    }
-    Ok(())
 }
 
 /// Splits a comma-separated list, dropping empty items (stout `strings::tokenize`).
@@ -123,7 +104,6 @@ mod tests {
             "zk://host:2181/mesos",
             "zk://a:1,b:2,c:3/mesos",
             "zk://user:secret@a:1,b:2/mesos",
-            "zk://host:2181",
         ] {
             assert_eq!(parse_zk(good).unwrap(), good);
         }
@@ -132,6 +112,8 @@ mod tests {
             "zk:///mesos",
             "zk://a:1,,b:2/mesos",
             "zk://user@a:1/mesos",
+            // The group needs a path of its own, as in Mesos.
+            "zk://host:2181",
         ] {
             let error = parse_zk(bad).unwrap_err().to_string();
             assert!(error.contains(bad), "the error names the URL: {error}");

@@ -16,11 +16,26 @@ pub(crate) mod scheduler;
 /// The only encoding served; protobuf may follow.
 pub(crate) const JSON: &str = "application/json";
 
-/// The leader hook: a master that does not lead answers 307 to the leader
-/// (`Location: //<leader host>:<port><path>`), or 503 when no leader is known. Until
-/// leader election lands (high availability), every master leads.
-pub(crate) fn leader_redirect(_master: &Master, _request: &Request) -> Option<Response> {
-    None
+/// A master that does not lead answers what needs the leader with 307 to the leader
+/// it detects (`Location: //<leader ip:port><path>`), or 503 when none is known. The
+/// leader answers itself (`None`).
+pub(crate) fn leader_redirect(master: &Master, request: &Request) -> Option<Response> {
+    if master.is_leading() {
+        return None;
+    }
+    let Some(leader) = &master.election.leader else {
+        return Some(error(StatusCode::SERVICE_UNAVAILABLE, "No leader elected"));
+    };
+    Some(redirect_to(&format!("//{}{}", leader.addr, request.path)))
+}
+
+/// A 307 to `location`.
+pub(crate) fn redirect_to(location: &str) -> Response {
+    let mut response = Response::new(StatusCode::TEMPORARY_REDIRECT, "text/plain", "");
+    if let Ok(location) = location.parse() {
+        response.headers.insert(http::header::LOCATION, location);
+    }
+    response
 }
 
 /// The checks of Mesos's `Master::Http::scheduler` and `api` before decoding: the

@@ -46,7 +46,7 @@ pub(super) fn state(master: &Master) -> Value {
         "build_time": 0,
         "build_user": "",
         "start_time": secs(master.start_time),
-        "elected_time": secs(master.start_time),
+        "elected_time": master.election.elected_time.map(secs),
         "id": master.info.id,
         "pid": master.info.pid,
         "hostname": master.info.hostname,

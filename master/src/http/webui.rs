@@ -93,10 +93,12 @@ pub(crate) fn routes(ctx: &mut Context<Master>) {
     ctx.route("/", |_: &mut Master, r, _| index(&r));
     ctx.route("/webui", |_: &mut Master, r, _| asset(&r));
     ctx.route("/webui/unreachable", |m: &mut Master, r, _| {
-        only_get(&r).map_or_else(Reply::from, |()| unreachable(m))
+        only_get(&r).map_or_else(Reply::from, |()| super::led(m, &r, |m| unreachable(m)))
     });
     ctx.route("/webui/agents", |m: &mut Master, r, _| {
-        only_get(&r).map_or_else(Reply::from, |()| forward_to_agent(m, &r))
+        only_get(&r).map_or_else(Reply::from, |()| {
+            super::led(m, &r, |m| forward_to_agent(m, &r))
+        })
     });
 }
 

@@ -43,8 +43,7 @@ impl Master {
         let registry = match result {
             Ok(registry) => registry,
             Err(error) => {
-                tracing::error!(%error, "Could not recover the registry; the master stops");
-                return ctx.terminate();
+                return self.abort(format!("Could not recover the registry: {error}"), ctx);
             }
         };
         for admitted in registry.agents {
@@ -84,13 +83,22 @@ impl Master {
             };
             ctx.defer(
                 self.registrar.apply(Box::new(operation)),
-                move |master: &mut Master, result, _ctx| {
-                    if let Ok(true) = result {
+                move |master: &mut Master, result, ctx| match result {
+                    Ok(true) => {
                         master.unreachable_agents.insert(id, time);
                     }
+                    Ok(false) => {}
+                    Err(error) => master.registry_failed(error, ctx),
                 },
             );
         }
+    }
+
+    /// A registry write failed: the stored registry may no longer be what this master
+    /// believes (another master may have written it since), so it stops, as Mesos
+    /// aborts.
+    pub(crate) fn registry_failed(&mut self, error: RegistrarError, ctx: &mut Context<Self>) {
+        self.abort(format!("The registry could not be written: {error}"), ctx);
     }
 
     /// RegisterSlaveMessage, from an agent without an id.
@@ -142,10 +150,7 @@ impl Master {
             Ok(false) => {
                 return tracing::error!(%from, "Agent id already admitted; refusing the registration")
             }
-            Err(error) => {
-                tracing::error!(%error, "The registry could not be written; the master stops");
-                return ctx.terminate();
-            }
+            Err(error) => return self.registry_failed(error, ctx),
         }
         let agent = Agent::new(info, from.clone(), version, capabilities, SystemTime::now());
         let id = agent.id.clone();
@@ -207,19 +212,19 @@ impl Master {
         let operation = MarkAgentReachable {
             info: message.slave.clone(),
         };
-        ctx.defer(self.registrar.apply(Box::new(operation)), move |master: &mut Master, result, ctx| {
-            master.admitting.remove(&from);
-            match result {
-                Ok(_) => {
-                    master.unreachable_agents.remove(&id);
-                    master.readmit_agent(from, message, ctx);
+        ctx.defer(
+            self.registrar.apply(Box::new(operation)),
+            move |master: &mut Master, result, ctx| {
+                master.admitting.remove(&from);
+                match result {
+                    Ok(_) => {
+                        master.unreachable_agents.remove(&id);
+                        master.readmit_agent(from, message, ctx);
+                    }
+                    Err(error) => master.registry_failed(error, ctx),
                 }
-                Err(error) => {
-                    tracing::error!(%error, "The registry could not be written; the master stops");
-                    ctx.terminate();
-                }
-            }
-        });
+            },
+        );
     }
 
     /// Re-admits an agent with everything it runs: its tasks, executors and the
@@ -506,10 +511,7 @@ impl Master {
                     master.unreachable_agents.insert(id.clone(), time);
                     master.remove_agent(&id, Removal::Unreachable, ctx);
                 }
-                Err(error) => {
-                    tracing::error!(%error, "The registry could not be written; the master stops");
-                    ctx.terminate();
-                }
+                Err(error) => master.registry_failed(error, ctx),
             },
         );
     }

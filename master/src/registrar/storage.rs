@@ -1,6 +1,7 @@
 //! Where the registry is kept (Mesos's `State` backends): [`File`] under `--work_dir`
-//! by default (Mesos's `--registry=replicated_log`), [`InMemory`] for tests
-//! (`--registry=in_memory`). A ZooKeeper backend for `--zk` implements the same trait.
+//! by default (Mesos's `--registry=replicated_log`), [`ZooKeeper`] when `--zk` is set
+//! (shared by the masters, written with a compare-and-swap), [`InMemory`] for tests
+//! (`--registry=in_memory`).
 //!
 //! A file is replaced atomically: the new registry is written to a temporary file in
 //! the same directory, synced, renamed over the old one, and the directory is synced,
@@ -18,6 +19,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::registry::{decode, encode, DecodeError, Registry};
+pub use zookeeper::ZooKeeper;
+
+mod zookeeper;
 use crate::flags::{FlagError, Flags, RegistryBackend};
 
 /// What a storage operation resolves to. Storage futures own what they need, so the
@@ -68,6 +72,40 @@ pub enum StorageError {
     /// The registry could not be encoded.
     #[error("could not encode the registry: {0}")]
     Encode(#[source] serde_json::Error),
+    /// ZooKeeper refused an operation on the registry's znodes.
+    #[error("ZooKeeper refused to {action} '{path}': {source}")]
+    ZooKeeper {
+        /// What was attempted.
+        action: &'static str,
+        /// The znode.
+        path: String,
+        /// What ZooKeeper said.
+        source: zookeeper_client::Error,
+    },
+    /// Another master wrote the registry since this one read it: this master no
+    /// longer leads and must not write.
+    #[error("the registry at ZooKeeper node '{path}' was written by another master since this one read it")]
+    Conflict {
+        /// The manifest's znode.
+        path: String,
+    },
+    /// The registry's znodes do not hold a registry this master can read.
+    #[error("the registry at ZooKeeper node '{path}' is damaged: {reason}")]
+    Corrupt {
+        /// The manifest's znode.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The operation took longer than Mesos allows (`--registry_fetch_timeout`,
+    /// `--registry_store_timeout` defaults).
+    #[error("the registry {action} did not complete within {after:?}")]
+    Timeout {
+        /// `fetch` or `store`.
+        action: &'static str,
+        /// The bound.
+        after: std::time::Duration,
+    },
     /// The task doing the blocking I/O did not finish (it panicked, or the runtime is
     /// shutting down).
     #[error("the registry I/O task did not finish: {0}")]
@@ -235,13 +273,24 @@ fn sync_directory(directory: &Path) -> Result<(), StorageError> {
         })
 }
 
-/// The storage that `--registry` and `--work_dir` ask for: the registry file under the
-/// work dir for `replicated_log`, memory for `in_memory`.
+/// The storage that `--registry`, `--zk` and `--work_dir` ask for: memory for
+/// `in_memory`; for `replicated_log`, ZooKeeper under the `--zk` path when it is set
+/// (the masters share it), else the registry file under the work dir.
 pub fn from_flags(flags: &Flags) -> Result<Box<dyn Storage>, FlagError> {
-    match (flags.registry, &flags.work_dir) {
-        (RegistryBackend::InMemory, _) => Ok(Box::new(InMemory::new())),
-        (RegistryBackend::ReplicatedLog, Some(work_dir)) => Ok(Box::new(File::new(work_dir))),
-        (RegistryBackend::ReplicatedLog, None) => Err(FlagError::missing_work_dir()),
+    match (flags.registry, &flags.zk, &flags.work_dir) {
+        (RegistryBackend::InMemory, _, _) => Ok(Box::new(InMemory::new())),
+        (RegistryBackend::ReplicatedLog, Some(zk), _) => {
+            let url = mesos_detector::zookeeper::ZooKeeperUrl::parse(zk).map_err(|error| {
+                FlagError::InvalidValue {
+                    flag: "zk",
+                    value: zk.clone(),
+                    reason: error.to_string(),
+                }
+            })?;
+            Ok(Box::new(ZooKeeper::new(url, flags.zk_session_timeout)))
+        }
+        (RegistryBackend::ReplicatedLog, None, Some(work_dir)) => Ok(Box::new(File::new(work_dir))),
+        (RegistryBackend::ReplicatedLog, None, None) => Err(FlagError::missing_work_dir()),
     }
 }
 

@@ -11,7 +11,7 @@ use mesos_tests::{
 use serde_json::Value;
 
 /// A framework whose tasks survive agent restarts and which may fail over for `secs`.
-fn checkpointing(name: &str, failover_timeout: f64) -> FrameworkInfo {
+pub(crate) fn checkpointing(name: &str, failover_timeout: f64) -> FrameworkInfo {
     FrameworkInfo {
         checkpoint: Some(true),
         failover_timeout: Some(failover_timeout),
@@ -20,7 +20,7 @@ fn checkpointing(name: &str, failover_timeout: f64) -> FrameworkInfo {
 }
 
 /// `/master/state`'s framework `id` among the current frameworks.
-fn framework_in<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
+pub(crate) fn framework_in<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
     state["frameworks"]
         .as_array()?
         .iter()
@@ -28,7 +28,7 @@ fn framework_in<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
 }
 
 /// The state of task `task` of framework `id`, as `/master/state` shows it.
-fn task_state<'a>(state: &'a Value, id: &str, task: &str) -> Option<&'a str> {
+pub(crate) fn task_state<'a>(state: &'a Value, id: &str, task: &str) -> Option<&'a str> {
     framework_in(state, id)?["tasks"]
         .as_array()?
         .iter()

@@ -6,6 +6,7 @@ mod allocation;
 mod examples;
 mod fault_tolerance;
 mod harness;
+mod high_availability;
 mod partition;
 mod reconciliation;
 mod tasks;
