@@ -5,7 +5,9 @@
 //! - [`json`]: the mapping, its bounds and errors, base64, typed events.
 //! - [`recordio`]: records of the event streams.
 //! - [`scheduler`]: the scheduler API's calls.
+//! - [`executor`]: the executor API's calls.
 
+pub mod executor;
 pub mod json;
 pub mod recordio;
 pub mod scheduler;
