@@ -32,6 +32,8 @@ use crate::gc::GarbageCollector;
 use crate::metrics::{Metrics, Snapshot};
 use crate::status_update_manager::StatusUpdateManager;
 
+mod api;
+mod api_executor;
 mod checkpoint;
 mod containers;
 mod executor;

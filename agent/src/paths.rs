@@ -262,6 +262,11 @@ impl Run<'_> {
         Ok(self.meta_dir(work_dir)?.join("pids").join("libprocess.pid"))
     }
 
+    /// `.../runs/<cid>/pids/http.marker`: present once an HTTP executor subscribed.
+    pub fn http_marker(&self, work_dir: &Path) -> Result<PathBuf, PathError> {
+        Ok(self.meta_dir(work_dir)?.join("pids").join("http.marker"))
+    }
+
     /// `.../runs/<cid>/executor.sentinel`: present once the run has completed.
     pub fn executor_sentinel(&self, work_dir: &Path) -> Result<PathBuf, PathError> {
         Ok(self.meta_dir(work_dir)?.join("executor.sentinel"))

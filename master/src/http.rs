@@ -11,7 +11,6 @@ use crate::constants::MESOS_VERSION;
 use crate::master::Master;
 
 pub(crate) mod api;
-pub(crate) mod recordio;
 mod state;
 pub mod v1_json;
 mod webui;

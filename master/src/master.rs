@@ -225,7 +225,7 @@ pub(crate) fn send_to_connection<M: SchedulerEvent>(
     match connection {
         Connection::Pid(pid) => ctx.send(pid, message),
         Connection::Http(http) => {
-            let record = crate::http::recordio::record(&message.event());
+            let record = mesos_proto::v1::recordio::record(&message.event());
             if let Err(error) = http.write(record) {
                 let stream_id = http.stream_id().to_owned();
                 tracing::warn!(%error, stream_id, name = M::NAME, "Closing a scheduler's event stream");

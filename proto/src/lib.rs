@@ -16,6 +16,8 @@
 //! - [`json`]: Mesos's JSON form of any of them.
 //! - [`messages`]: the internal messages of `messages.proto`, with their wire names.
 //! - [`scheduler`]: `mesos.scheduler.Call`, the scheduler's calls to the master.
+//! - [`v1`]: the v1 HTTP APIs' JSON mapping and RecordIO framing.
+//! - [`executor`]: `mesos.v1.executor.Call`, an HTTP executor's calls to its agent.
 //! - [`roles`]: role names, their validation and hierarchy.
 //! - [`values`]: `Scalar`, `Ranges`, `Set` and `Value`, with their
 //!   arithmetic and text form.
@@ -36,6 +38,7 @@
 
 pub mod duration;
 mod encoding;
+pub mod executor;
 pub mod ids;
 pub mod json;
 pub mod mesos;
@@ -43,6 +46,7 @@ pub mod messages;
 pub mod resources;
 pub mod roles;
 pub mod scheduler;
+pub mod v1;
 pub mod values;
 
 pub use ids::{AgentId, ContainerId, ExecutorId, FrameworkId, OfferId, TaskId};

@@ -71,11 +71,16 @@ impl Agent {
         self.checkpoint_run_text(key, executor, |run, w| run.forked_pid(w), &pid);
     }
 
-    /// Once registered: the executor's libproc pid, which recovery reconnects to.
-    pub(super) fn checkpoint_libprocess_pid(&self, key: &ExecutorKey, executor: &Executor) {
-        let pid = executor.pid.as_ref().map(ToString::to_string);
-        let pid = pid.as_deref().unwrap_or("");
-        self.checkpoint_run_text(key, executor, |run, w| run.libprocess_pid(w), pid);
+    /// Once registered: how recovery reaches the executor again, its libproc pid
+    /// (reconnected to) or the HTTP marker (it re-subscribes by itself).
+    pub(super) fn checkpoint_connection(&self, key: &ExecutorKey, executor: &Executor) {
+        match executor.pid() {
+            Some(pid) => {
+                let pid = pid.to_string();
+                self.checkpoint_run_text(key, executor, |run, w| run.libprocess_pid(w), &pid);
+            }
+            None => self.checkpoint_run_text(key, executor, |run, w| run.http_marker(w), ""),
+        }
     }
 
     /// Once the run is over: its sentinel, so recovery does not wait for it.

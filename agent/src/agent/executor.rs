@@ -1,13 +1,23 @@
 //! One executor as the agent sees it (Mesos's `Slave::Executor`): its description,
-//! its container, where it stands, and the tasks it was given.
+//! its container, where it stands, the tasks it was given, and how it is reached: a
+//! driver's libproc pid or a v1 HTTP event stream. Everything the agent tells an
+//! executor goes through [`Executor::send`], so both kinds are one executor inside.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use libproc::{Context, Pid};
+use libproc::http::Pipe;
+use libproc::{Context, Message, Pid};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, Task, TaskInfo, TaskState};
-use mesos_proto::messages::RunTaskMessage;
+use mesos_proto::messages::{
+    ExecutorRegisteredMessage, ExecutorReregisteredMessage, FrameworkToExecutorMessage,
+    KillTaskMessage, RunTaskMessage, ShutdownExecutorMessage, StatusUpdateAcknowledgementMessage,
+};
+use mesos_proto::v1::json::{base64, to_json, typed};
+use mesos_proto::v1::recordio::record;
 use mesos_proto::{AgentId, ContainerId, ExecutorId, FrameworkId, Resources, TaskId};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
 
 use super::Agent;
 use crate::paths::Run;
@@ -48,8 +58,8 @@ pub(crate) struct Executor {
     pub(crate) directory: PathBuf,
     /// The executor's OS pid, also its session and process group.
     pub(crate) os_pid: u32,
-    /// Its libproc pid, once it registered.
-    pub(crate) pid: Option<Pid>,
+    /// How it is reached, once it registered (or subscribed) and while connected.
+    pub(crate) connection: Option<Connection>,
     pub(crate) state: ExecutorState,
     /// Tasks waiting for it to register.
     pub(crate) queued: Vec<TaskInfo>,
@@ -59,9 +69,167 @@ pub(crate) struct Executor {
     pub(crate) termination: Option<Termination>,
 }
 
+/// How the agent reaches an executor.
+#[derive(Debug)]
+pub(crate) enum Connection {
+    /// A driver-based executor: libproc messages to its pid, `exited` when it breaks.
+    Pid(Pid),
+    /// A v1 HTTP executor: events on its SUBSCRIBE response stream.
+    Http(HttpStream),
+}
+
+/// The SUBSCRIBE response stream of an HTTP executor. Dropping it ends the stream.
+#[derive(Debug)]
+pub(crate) struct HttpStream {
+    /// Tells this subscription from a later one of the same executor.
+    pub(crate) id: uuid::Uuid,
+    pipe: Pipe,
+    /// Dropped with the stream, which lets the watcher of the pipe go, so that the
+    /// body really ends.
+    _release: oneshot::Sender<()>,
+}
+
+impl HttpStream {
+    /// A stream on `pipe`, and a future that resolves once the client closed it or
+    /// the agent dropped it.
+    pub(crate) fn new(pipe: Pipe) -> (Self, impl std::future::Future<Output = ()> + Send) {
+        let (release, released) = oneshot::channel::<()>();
+        let watched = pipe.clone();
+        let closed = async move {
+            tokio::select! {
+                () = watched.closed() => {}
+                _ = released => {}
+            }
+        };
+        let stream = HttpStream {
+            id: uuid::Uuid::new_v4(),
+            pipe,
+            _release: release,
+        };
+        (stream, closed)
+    }
+
+    /// Writes one record (one HTTP chunk).
+    pub(crate) fn write(&self, record: bytes::Bytes) -> Result<(), libproc::http::PipeError> {
+        self.pipe.write(record)
+    }
+}
+
+/// A message of the driver protocol that has a v1 executor event: how the agent tells
+/// an HTTP executor what it tells a driver. `executor` fills what the message lacks.
+pub(crate) trait ExecutorEvent: Message {
+    /// The event, as JSON.
+    fn event(&self, executor: &Executor) -> Value;
+}
+
+fn subscribed(executor: &Executor, agent_info: &mesos_proto::mesos::AgentInfo) -> Value {
+    typed(
+        "SUBSCRIBED",
+        Some(json!({
+            "executor_info": to_json(&executor.info),
+            "framework_info": to_json(&executor.framework),
+            "agent_info": to_json(agent_info),
+            "container_id": to_json(&executor.container_id),
+        })),
+    )
+}
+
+impl ExecutorEvent for ExecutorRegisteredMessage {
+    fn event(&self, executor: &Executor) -> Value {
+        subscribed(executor, &self.slave_info)
+    }
+}
+
+impl ExecutorEvent for ExecutorReregisteredMessage {
+    fn event(&self, executor: &Executor) -> Value {
+        subscribed(executor, &self.slave_info)
+    }
+}
+
+impl ExecutorEvent for RunTaskMessage {
+    fn event(&self, _: &Executor) -> Value {
+        typed("LAUNCH", Some(json!({"task": to_json(&self.task)})))
+    }
+}
+
+impl ExecutorEvent for KillTaskMessage {
+    fn event(&self, _: &Executor) -> Value {
+        let mut kill = json!({"task_id": to_json(&self.task_id)});
+        if let Some(policy) = &self.kill_policy {
+            kill["kill_policy"] = to_json(policy);
+        }
+        typed("KILL", Some(kill))
+    }
+}
+
+impl ExecutorEvent for StatusUpdateAcknowledgementMessage {
+    fn event(&self, _: &Executor) -> Value {
+        typed(
+            "ACKNOWLEDGED",
+            Some(json!({
+                "task_id": to_json(&self.task_id),
+                "uuid": base64::encode(&self.uuid),
+            })),
+        )
+    }
+}
+
+impl ExecutorEvent for FrameworkToExecutorMessage {
+    fn event(&self, _: &Executor) -> Value {
+        typed("MESSAGE", Some(json!({"data": base64::encode(&self.data)})))
+    }
+}
+
+impl ExecutorEvent for ShutdownExecutorMessage {
+    fn event(&self, _: &Executor) -> Value {
+        typed("SHUTDOWN", None)
+    }
+}
+
+/// The ERROR event, for an HTTP executor whose subscription the agent refuses.
+pub(crate) fn error_event(message: &str) -> Value {
+    typed("ERROR", Some(json!({"message": message})))
+}
+
 impl Executor {
-    /// Sends a task to the registered executor.
-    pub(crate) fn deliver(&mut self, task: TaskInfo, pid: &Pid, ctx: &mut Context<Agent>) {
+    /// Sends `message` to the executor, as a libproc message or a v1 event, whichever
+    /// it speaks. Nothing goes out while it is not connected. A stream that cannot
+    /// take the event (the client is gone or too slow) is reported; its watcher
+    /// learns of a closed client at once.
+    pub(crate) fn send<M: ExecutorEvent>(&self, message: M, ctx: &Context<Agent>) {
+        match &self.connection {
+            Some(Connection::Pid(pid)) => ctx.send(pid, message),
+            Some(Connection::Http(stream)) => {
+                if let Err(error) = stream.write(record(&message.event(self))) {
+                    tracing::warn!(executor_id = %self.info.executor_id, %error, name = M::NAME, "Could not write to an executor's event stream");
+                }
+            }
+            None => {
+                tracing::warn!(executor_id = %self.info.executor_id, name = M::NAME, "Not sending to a disconnected executor")
+            }
+        }
+    }
+
+    /// Its libproc pid, for a registered driver-based executor.
+    pub(crate) fn pid(&self) -> Option<&Pid> {
+        match &self.connection {
+            Some(Connection::Pid(pid)) => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Whether `from` is this executor's libproc pid.
+    pub(crate) fn is_pid(&self, from: &Pid) -> bool {
+        self.pid() == Some(from)
+    }
+
+    /// Whether it speaks the v1 HTTP API and its stream is open.
+    pub(crate) fn is_http_subscribed(&self) -> bool {
+        matches!(self.connection, Some(Connection::Http(_)))
+    }
+
+    /// Sends a task to the connected executor.
+    pub(crate) fn deliver(&mut self, task: TaskInfo, ctx: &mut Context<Agent>) {
         self.launched.insert(
             task.task_id.clone(),
             (task.clone(), TaskState::TASK_STAGING),
@@ -72,7 +240,7 @@ impl Executor {
             pid: self.framework_pid.clone(),
             launch_executor: Some(false),
         };
-        ctx.send(pid, run);
+        self.send(run, ctx);
     }
 
     /// Whether this is a command executor the agent synthesized (the master does not

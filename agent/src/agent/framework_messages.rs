@@ -7,7 +7,7 @@
 use libproc::{Context, Pid};
 use mesos_proto::messages::{ExecutorToFrameworkMessage, FrameworkToExecutorMessage};
 
-use super::executor::ExecutorState;
+use super::executor::{ExecutorKey, ExecutorState};
 use super::Agent;
 
 impl Agent {
@@ -25,12 +25,11 @@ impl Agent {
         let target = self
             .executors
             .get(&key)
-            .filter(|e| e.state == ExecutorState::Running)
-            .and_then(|e| e.pid.clone());
+            .filter(|e| e.state == ExecutorState::Running && e.connection.is_some());
         match target {
-            Some(pid) => {
+            Some(executor) => {
                 self.metrics.valid_framework_message();
-                ctx.send(&pid, message);
+                executor.send(message, ctx);
             }
             None => {
                 self.metrics.invalid_framework_message();
@@ -47,12 +46,21 @@ impl Agent {
         ctx: &mut Context<Self>,
     ) {
         let key = (message.framework_id.clone(), message.executor_id.clone());
-        let Some(executor) = self
-            .executors
-            .get(&key)
-            .filter(|e| e.pid.as_ref() == Some(&from))
-        else {
+        if !self.executors.get(&key).is_some_and(|e| e.is_pid(&from)) {
             return tracing::warn!(%from, executor_id = %key.1, "Ignoring a framework message from a pid that is not the executor's");
+        }
+        self.forward_to_framework(&key, message.data, ctx);
+    }
+
+    /// Sends an executor's data to its scheduler.
+    pub(super) fn forward_to_framework(
+        &mut self,
+        key: &ExecutorKey,
+        data: Vec<u8>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(executor) = self.executors.get(key) else {
+            return;
         };
         let scheduler = executor
             .framework_pid
@@ -60,7 +68,9 @@ impl Agent {
             .and_then(|pid| pid.parse::<Pid>().ok());
         let message = ExecutorToFrameworkMessage {
             slave_id: self.agent_id(),
-            ..message
+            framework_id: key.0.clone(),
+            executor_id: key.1.clone(),
+            data,
         };
         match scheduler {
             Some(pid) => ctx.send(&pid, message),

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use libproc::{Context, Pid};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, TaskInfo, TaskState};
 use mesos_proto::messages::{
-    ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage,
+    ExecutorReregisteredMessage, ReconnectExecutorMessage, ReregisterExecutorMessage, StatusUpdate,
 };
 use mesos_proto::{ContainerId, FrameworkId};
 
-use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
+use super::executor::{Connection, Executor, ExecutorKey, ExecutorState, Termination};
 use super::{Agent, State};
 use crate::flags::Recover;
 use crate::state::{AgentState, RunState, StatusUpdateRecord, TaskRecoveryState};
@@ -91,7 +91,7 @@ impl Agent {
             container_id: run.container_id.clone(),
             directory: Default::default(),
             os_pid: run.forked_pid.unwrap_or(0),
-            pid: None,
+            connection: None,
             state: ExecutorState::Reconnecting,
             queued: Vec::new(),
             launched: BTreeMap::new(),
@@ -114,6 +114,7 @@ impl Agent {
         self.executors.insert(key.clone(), executor);
         let next = match (alive, libprocess_pid) {
             (true, Some(pid)) => Next::Reconnect(pid),
+            (true, None) if run.http => Next::Resubscribe,
             (true, None) => Next::Destroy(lost(
                 StatusReason::REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
                 "Executor had not registered when the agent stopped",
@@ -133,6 +134,7 @@ impl Agent {
                 let slave_id = self.agent_id();
                 ctx.send(&pid, ReconnectExecutorMessage { slave_id });
             }
+            Next::Resubscribe => {}
             Next::Destroy(termination) => self.destroy_executor(key, termination, ctx),
             Next::Gone(termination) => {
                 if let Some(executor) = self.executors.get_mut(key) {
@@ -228,30 +230,54 @@ impl Agent {
         ctx: &mut Context<Self>,
     ) {
         let key = (message.framework_id, message.executor_id);
-        let Some(executor) = self
+        let reconnecting = self
             .executors
-            .get_mut(&key)
-            .filter(|e| e.state == ExecutorState::Reconnecting)
-        else {
+            .get(&key)
+            .is_some_and(|e| e.state == ExecutorState::Reconnecting);
+        if !reconnecting {
             return tracing::warn!(%from, executor_id = %key.1, "Ignoring re-registration of an executor that is not reconnecting");
+        }
+        ctx.link(&from);
+        let connection = Connection::Pid(from);
+        self.executor_reregistered(&key, connection, message.tasks, message.updates, ctx);
+    }
+
+    /// A recovered executor is back over `connection` (re-registered, or
+    /// re-subscribed over HTTP), with the tasks and updates it holds; updates the
+    /// agent had not checkpointed are accepted now. Recovery ends with the last one.
+    pub(super) fn executor_reregistered(
+        &mut self,
+        key: &ExecutorKey,
+        connection: Connection,
+        tasks: Vec<TaskInfo>,
+        updates: Vec<StatusUpdate>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (slave_id, slave_info) = (self.agent_id(), self.info.clone());
+        let Some(executor) = self.executors.get_mut(key) else {
+            return;
         };
-        tracing::info!(framework_id = %key.0, executor_id = %key.1, %from, "Executor re-registered");
-        executor.pid = Some(from.clone());
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, container_id = %executor.container_id, "Executor re-registered");
+        executor.connection = Some(connection);
         executor.state = ExecutorState::Running;
-        for task in message.tasks {
+        for task in tasks {
             executor
                 .launched
                 .entry(task.task_id.clone())
                 .or_insert((task, TaskState::TASK_STAGING));
         }
-        ctx.link(&from);
-        let reregistered = ExecutorReregisteredMessage {
-            slave_id: self.agent_id(),
-            slave_info: self.info.clone(),
-        };
-        ctx.send(&from, reregistered);
-        for update in message.updates {
-            self.executor_status_update(from.clone(), update, ctx);
+        executor.send(
+            ExecutorReregisteredMessage {
+                slave_id,
+                slave_info,
+            },
+            ctx,
+        );
+        for task in std::mem::take(&mut executor.queued) {
+            executor.deliver(task, ctx);
+        }
+        for update in updates {
+            self.executor_status_update(key, update, ctx);
         }
         if self.state == State::Recovering && !self.reconnecting() {
             self.recovered(ctx);
@@ -326,6 +352,8 @@ fn process_alive(pid: u32) -> bool {
 enum Next {
     /// It lives and registered before: it is asked to reconnect.
     Reconnect(Pid),
+    /// It lives and subscribed over HTTP before: it re-subscribes by itself.
+    Resubscribe,
     /// It lives but cannot reconnect: it is destroyed.
     Destroy(Termination),
     /// It died meanwhile: its tasks are reported.

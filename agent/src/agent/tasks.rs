@@ -19,7 +19,7 @@ use mesos_proto::messages::{
 };
 use mesos_proto::{ContainerId, ExecutorId, FrameworkId, TaskId};
 
-use super::executor::{Executor, ExecutorKey, ExecutorState, Termination};
+use super::executor::{Connection, Executor, ExecutorKey, ExecutorState, Termination};
 use super::Agent;
 use crate::fetcher;
 use crate::launcher::LaunchSpec;
@@ -83,8 +83,8 @@ impl Agent {
         let Some(executor) = self.executors.get_mut(&key) else {
             return;
         };
-        match (executor.state, executor.pid.clone()) {
-            (ExecutorState::Running, Some(pid)) => executor.deliver(task, &pid, ctx),
+        match (executor.state, &executor.connection) {
+            (ExecutorState::Running, Some(_)) => executor.deliver(task, ctx),
             _ => executor.queued.push(task),
         }
         self.update_container(&key);
@@ -162,7 +162,7 @@ impl Agent {
             container_id: container_id.as_str().into(),
             directory: sandbox.clone(),
             os_pid: 0,
-            pid: None,
+            connection: None,
             state: ExecutorState::Registering,
             queued: Vec::new(),
             launched: BTreeMap::new(),
@@ -346,18 +346,34 @@ impl Agent {
         ctx: &mut Context<Self>,
     ) {
         let key = (message.framework_id, message.executor_id);
-        let (slave_id, slave_info) = (self.info.id.clone().unwrap_or_default(), self.info.clone());
-        let Some(executor) = self
+        let registering = self
             .executors
-            .get_mut(&key)
-            .filter(|e| e.state == ExecutorState::Registering)
-        else {
+            .get(&key)
+            .is_some_and(|e| e.state == ExecutorState::Registering);
+        if !registering {
             return tracing::warn!(%from, executor_id = %key.1, "Ignoring registration of an unknown or registered executor");
-        };
-        tracing::info!(framework_id = %key.0, executor_id = %key.1, %from, "Executor registered");
-        executor.pid = Some(from.clone());
-        executor.state = ExecutorState::Running;
+        }
         ctx.link(&from);
+        self.executor_registered(&key, Connection::Pid(from), ctx);
+    }
+
+    /// A launched executor registered (driver) or subscribed (HTTP) over
+    /// `connection`: it hears that it is registered, then gets its queued tasks. An
+    /// executor that was running and reconnects (an HTTP executor whose stream broke)
+    /// only hears it again.
+    pub(super) fn executor_registered(
+        &mut self,
+        key: &ExecutorKey,
+        connection: Connection,
+        ctx: &mut Context<Self>,
+    ) {
+        let (slave_id, slave_info) = (self.agent_id(), self.info.clone());
+        let Some(executor) = self.executors.get_mut(key) else {
+            return;
+        };
+        tracing::info!(framework_id = %key.0, executor_id = %key.1, container_id = %executor.container_id, "Executor registered");
+        executor.connection = Some(connection);
+        executor.state = ExecutorState::Running;
         let registered = ExecutorRegisteredMessage {
             executor_info: executor.info.clone(),
             framework_id: key.0.clone(),
@@ -365,12 +381,12 @@ impl Agent {
             slave_id,
             slave_info,
         };
-        ctx.send(&from, registered);
+        executor.send(registered, ctx);
         for task in std::mem::take(&mut executor.queued) {
-            executor.deliver(task, &from, ctx);
+            executor.deliver(task, ctx);
         }
-        if let Some(executor) = self.executors.get(&key) {
-            self.checkpoint_libprocess_pid(&key, executor);
+        if let Some(executor) = self.executors.get(key) {
+            self.checkpoint_connection(key, executor);
         }
     }
 
@@ -398,32 +414,32 @@ impl Agent {
         message: StatusUpdateMessage,
         ctx: &mut Context<Self>,
     ) {
-        self.executor_status_update(from, message.update, ctx);
-    }
-
-    /// An update from the executor at `from`, live or replayed at re-registration.
-    pub(super) fn executor_status_update(
-        &mut self,
-        from: Pid,
-        mut update: StatusUpdate,
-        ctx: &mut Context<Self>,
-    ) {
+        let update = message.update;
         let key = (
             update.framework_id.clone(),
             update.executor_id.clone().unwrap_or_default(),
         );
-        let Some(container_id) = self
-            .executors
-            .get(&key)
-            .filter(|e| e.pid.as_ref() == Some(&from))
-            .map(|e| e.container_id.clone())
-        else {
+        if !self.executors.get(&key).is_some_and(|e| e.is_pid(&from)) {
             self.metrics.invalid_status_update();
             return tracing::warn!(%from, "Ignoring a status update from a pid that is not the executor's");
+        }
+        self.executor_status_update(&key, update, ctx);
+    }
+
+    /// An update from the executor of `key` (its sender checked), live or replayed at
+    /// re-registration.
+    pub(super) fn executor_status_update(
+        &mut self,
+        key: &ExecutorKey,
+        mut update: StatusUpdate,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(container_id) = self.executors.get(key).map(|e| e.container_id.clone()) else {
+            return;
         };
         if update.status.uuid.is_none() || update.status.state == TaskState::TASK_STAGING {
             self.metrics.invalid_status_update();
-            return tracing::warn!(%from, "Ignoring a status update without uuid or in TASK_STAGING");
+            return tracing::warn!(executor_id = %key.1, "Ignoring a status update without uuid or in TASK_STAGING");
         }
         self.metrics.valid_status_update();
         update.status.source = Some(StatusSource::SOURCE_EXECUTOR);
@@ -435,25 +451,21 @@ impl Agent {
         }
         if let Some((_, state)) = self
             .executors
-            .get_mut(&key)
+            .get_mut(key)
             .and_then(|e| e.launched.get_mut(&update.status.task_id))
         {
             *state = update.status.state;
         }
         if ended {
-            self.update_container(&key);
+            self.update_container(key);
         }
-        self.accept_update(update, Some(from), ctx);
+        self.accept_update(update, true, ctx);
     }
 
     /// Hands an update to the manager (with its checkpoint file, for checkpointing
-    /// frameworks); `executor` gets the acknowledgement once the manager has it.
-    fn accept_update(
-        &mut self,
-        update: StatusUpdate,
-        executor: Option<Pid>,
-        ctx: &mut Context<Self>,
-    ) {
+    /// frameworks); the executor gets the acknowledgement once the manager has it,
+    /// if the update is its own (`acknowledge`).
+    fn accept_update(&mut self, update: StatusUpdate, acknowledge: bool, ctx: &mut Context<Self>) {
         let key = (
             update.framework_id.clone(),
             update.executor_id.clone().unwrap_or_default(),
@@ -480,9 +492,13 @@ impl Agent {
             if matches!(result, Ok(Ok(Accepted::Queued))) {
                 agent.metrics.task_terminal(state);
             }
-            match (result, executor) {
-                (Ok(Ok(_)), Some(executor)) => ctx.send(&executor, ack),
-                (Ok(Ok(_)), None) => {}
+            match (result, acknowledge) {
+                (Ok(Ok(_)), true) => {
+                    if let Some(executor) = agent.executors.get(&key) {
+                        executor.send(ack, ctx);
+                    }
+                }
+                (Ok(Ok(_)), false) => {}
                 (Ok(Err(error)), _) => {
                     tracing::warn!(%error, "The status update manager refused an update")
                 }
@@ -507,7 +523,7 @@ impl Agent {
             status,
             latest_state: None,
         };
-        self.accept_update(update, None, ctx);
+        self.accept_update(update, false, ctx);
     }
 
     pub(super) fn agent_status(
@@ -581,9 +597,9 @@ impl Agent {
             return tracing::warn!(task_id = %message.task_id, "Ignoring a kill of an unknown task");
         };
         let executor_id = executor_id.clone();
-        match &executor.pid {
-            Some(pid) if executor.launched.contains_key(&message.task_id) => {
-                ctx.send(&pid.clone(), message)
+        match &executor.connection {
+            Some(_) if executor.launched.contains_key(&message.task_id) => {
+                executor.send(message, ctx)
             }
             _ => {
                 executor.queued.retain(|t| t.task_id != message.task_id);
@@ -616,7 +632,7 @@ pub(super) fn start_manager(agent: Addr<Agent>) -> Option<Addr<StatusUpdateManag
     .ok()
 }
 
-fn now_secs() -> f64 {
+pub(super) fn now_secs() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

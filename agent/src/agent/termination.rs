@@ -89,15 +89,15 @@ impl Agent {
             reason: StatusReason::REASON_EXECUTOR_TERMINATED,
             message: "Executor shut down".to_owned(),
         };
-        match (executor.state, executor.pid.clone()) {
-            (ExecutorState::Running, Some(pid)) => {
+        match (executor.state, &executor.connection) {
+            (ExecutorState::Running, Some(_)) => {
                 executor.state = ExecutorState::Terminating;
                 executor.termination = Some(termination);
                 let shutdown = ShutdownExecutorMessage {
                     executor_id: Some(key.1.clone()),
                     framework_id: Some(key.0.clone()),
                 };
-                ctx.send(&pid, shutdown);
+                executor.send(shutdown, ctx);
                 let (grace, container_id) = (
                     self.flags.executor_shutdown_grace_period,
                     executor.container_id.clone(),

@@ -69,6 +69,8 @@ pub struct RunState {
     pub forked_pid: Option<u32>,
     /// `pids/libprocess.pid`: the executor's pid, once it registered.
     pub libprocess_pid: Option<String>,
+    /// Whether `pids/http.marker` exists: the executor subscribed over HTTP.
+    pub http: bool,
     /// Whether `executor.sentinel` exists: the run is over.
     pub completed: bool,
     /// The tasks launched in this run.
@@ -235,6 +237,8 @@ impl Walk<'_> {
         let w = self.work_dir;
         let forked_pid = read_forked_pid(&run.forked_pid(w)?)?;
         let libprocess_pid = read_text(&run.libprocess_pid(w)?)?;
+        let marker = run.http_marker(w)?;
+        let http = marker.try_exists().map_err(io_error("stat", &marker))?;
         let sentinel = run.executor_sentinel(w)?;
         let completed = sentinel.try_exists().map_err(io_error("stat", &sentinel))?;
         let tasks = self.each(&run.tasks_meta_dir(w)?, "task", |walk, tid| {
@@ -244,6 +248,7 @@ impl Walk<'_> {
             container_id: run.container_id.clone(),
             forked_pid,
             libprocess_pid,
+            http,
             completed,
             tasks,
         })

@@ -7,14 +7,13 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode};
 use libproc::http::{HttpError, Request, Response};
 
-use crate::http::v1_json::MAX_BODY_SIZE;
 use crate::master::Master;
+use mesos_proto::v1::json::{accepts_json, media_type, MAX_BODY_SIZE};
 
 pub(crate) mod operator;
 pub(crate) mod scheduler;
 
-/// The only encoding served; protobuf may follow.
-pub(crate) const JSON: &str = "application/json";
+pub(crate) use mesos_proto::v1::json::JSON;
 
 /// A master that does not lead answers what needs the leader with 307 to the leader
 /// it detects (`Location: //<leader ip:port><path>`), or 503 when none is known. The
@@ -105,43 +104,4 @@ pub(crate) fn refusal(master: &Master, request: &Request) -> Option<Response> {
 /// A plain-text error answer.
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     HttpError::new(status, message).into()
-}
-
-/// `application/json; charset=utf-8` → `application/json`.
-fn media_type(value: &str) -> &str {
-    value.split(';').next().unwrap_or("").trim()
-}
-
-/// Whether an `Accept` header allows JSON (`*/*`, `application/*` or JSON itself,
-/// unless with `q=0`).
-fn accepts_json(accept: &str) -> bool {
-    accept.split(',').any(|range| {
-        let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim();
-        let refused = parts.any(|p| {
-            let p = p.trim();
-            p.strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f64>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        !refused
-            && (media == "*/*"
-                || media.eq_ignore_ascii_case("application/*")
-                || media.eq_ignore_ascii_case(JSON))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_headers() {
-        assert!(accepts_json("application/json"));
-        assert!(accepts_json("text/html, */*;q=0.1"));
-        assert!(accepts_json("application/*"));
-        assert!(!accepts_json("application/x-protobuf"));
-        assert!(!accepts_json("application/json;q=0"));
-        assert_eq!(media_type("application/json; charset=utf-8"), JSON);
-    }
 }

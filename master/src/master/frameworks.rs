@@ -21,8 +21,8 @@ use super::{legacy, send_to_connection, Master};
 use crate::constants::DEFAULT_HEARTBEAT_INTERVAL;
 use crate::framework::{Connection, Framework, FrameworkState};
 use crate::http::api::scheduler::heartbeat;
-use crate::http::recordio::record;
 use crate::validation;
+use mesos_proto::v1::recordio::record;
 
 /// How a subscription relates to what the master knows of the framework.
 enum Subscription {

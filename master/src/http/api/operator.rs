@@ -18,9 +18,9 @@ use super::{error, refusal, JSON};
 use crate::agent::Agent;
 use crate::constants::{DEFAULT_HEARTBEAT_INTERVAL, MAX_PENDING_STREAM_EVENTS, MESOS_VERSION};
 use crate::framework::{Framework, FrameworkState, HttpConnection};
-use crate::http::recordio::record;
 use crate::http::v1_json::{decode_operator_call, to_json, typed, OperatorCall, OperatorCallType};
 use crate::master::Master;
+use mesos_proto::v1::recordio::record;
 
 /// Serves one request of the operator API.
 pub(crate) fn operator(master: &mut Master, request: Request, ctx: &mut Context<Master>) -> Reply {

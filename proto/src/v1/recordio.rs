@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// One record of `event`: compact JSON, ASCII only (non-ASCII characters escaped as
 /// `\uXXXX`), as Mesos writes it.
-pub(crate) fn record(event: &Value) -> Bytes {
+pub fn record(event: &Value) -> Bytes {
     let json = ascii_only(&event.to_string());
     Bytes::from(format!("{}\n{json}", json.len()))
 }
