@@ -34,6 +34,7 @@ use crate::status_update_manager::StatusUpdateManager;
 
 mod api;
 mod api_executor;
+mod api_operator;
 mod checkpoint;
 mod containers;
 mod executor;

@@ -126,6 +126,10 @@ impl FilesProcess {
             Some(path) if !path.is_empty() => path.clone(),
             _ => return Err(bad_request("Expecting 'path=value' in query")),
         };
+        self.locate(requested, jsonp)
+    }
+
+    fn locate(&self, requested: String, jsonp: Option<String>) -> Result<Target, HttpError> {
         let located =
             locate(&self.attached, &requested).map_err(|reason| refused(&requested, &reason))?;
         Ok(Target {
@@ -133,6 +137,34 @@ impl FilesProcess {
             located,
             jsonp,
         })
+    }
+
+    /// What `path` lists (a directory's entries, or the file itself), with the same
+    /// confinement as `/files/browse`; for the v1 operator call LIST_FILES.
+    pub fn list_files(
+        &self,
+        path: String,
+    ) -> impl Future<Output = Result<Vec<FileInfo>, HttpError>> + Send + 'static {
+        let target = self.locate(path, None);
+        async move { blocking(move || list(&target?)).await }
+    }
+
+    /// Up to `length` bytes of `path` from `offset`, and the file's size, with the
+    /// same confinement as `/files/read`; for the v1 operator call READ_FILE.
+    pub fn read_file(
+        &self,
+        path: String,
+        offset: u64,
+        length: Option<u64>,
+    ) -> impl Future<Output = Result<(Vec<u8>, u64), HttpError>> + Send + 'static {
+        let target = self.locate(path, None);
+        async move {
+            blocking(move || {
+                let (bytes, _, size) = read_bytes(&target?, Some(offset), length)?;
+                Ok((bytes, size))
+            })
+            .await
+        }
     }
 
     /// `/files/browse`.
@@ -240,6 +272,38 @@ impl Files {
         async move { attached.await.unwrap_or(Err(FilesError::Gone)) }
     }
 
+    /// Lists `path` (see [`FilesProcess::list_files`]).
+    pub fn list(
+        &self,
+        path: String,
+    ) -> impl Future<Output = Result<Vec<FileInfo>, HttpError>> + Send + 'static {
+        let listed = libproc::dispatch(&self.addr, move |files, _| files.list_files(path));
+        async move {
+            match listed.await {
+                Ok(listing) => listing.await,
+                Err(_) => Err(gone()),
+            }
+        }
+    }
+
+    /// Reads `path` (see [`FilesProcess::read_file`]).
+    pub fn read(
+        &self,
+        path: String,
+        offset: u64,
+        length: Option<u64>,
+    ) -> impl Future<Output = Result<(Vec<u8>, u64), HttpError>> + Send + 'static {
+        let read = libproc::dispatch(&self.addr, move |files, _| {
+            files.read_file(path, offset, length)
+        });
+        async move {
+            match read.await {
+                Ok(bytes) => bytes.await,
+                Err(_) => Err(gone()),
+            }
+        }
+    }
+
     /// Detaches `virtual_path`. The request is queued at once; the future says whether
     /// anything was attached there, and may be dropped.
     pub fn detach(
@@ -273,6 +337,10 @@ struct Chunk {
     offset: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     encoding: Option<&'static str>,
+}
+
+fn gone() -> HttpError {
+    HttpError::new(StatusCode::SERVICE_UNAVAILABLE, "The files process is gone")
 }
 
 fn bad_request(message: &str) -> HttpError {
@@ -424,15 +492,32 @@ fn read_chunk(
     offset: Option<u64>,
     length: Option<u64>,
 ) -> Result<Chunk, HttpError> {
+    let (bytes, offset, size) = read_bytes(target, offset, length)?;
+    let at_end = offset + bytes.len() as u64 >= size;
+    let (data, encoding) = if bytes.is_empty() {
+        (String::new(), None)
+    } else {
+        encode(bytes, at_end)
+    };
+    Ok(Chunk {
+        data,
+        offset,
+        encoding,
+    })
+}
+
+/// Up to `length` (capped at `MAX_READ_LENGTH`) bytes from `offset` (the end when
+/// absent), the offset read from, and the file's size.
+fn read_bytes(
+    target: &Target,
+    offset: Option<u64>,
+    length: Option<u64>,
+) -> Result<(Vec<u8>, u64, u64), HttpError> {
     let mut opened = open_file(target, "read")?;
     let size = opened.metadata.len();
     let offset = offset.unwrap_or(size);
     if offset >= size {
-        return Ok(Chunk {
-            data: String::new(),
-            offset: size,
-            encoding: None,
-        });
+        return Ok((Vec::new(), size, size));
     }
     let length = length.unwrap_or(size - offset).min(MAX_READ_LENGTH);
     let mut bytes = Vec::with_capacity(length as usize);
@@ -441,13 +526,7 @@ fn read_chunk(
         .seek(SeekFrom::Start(offset))
         .and_then(|_| (&opened.file).take(length).read_to_end(&mut bytes))
         .map_err(|error| server_error("read", &opened.path, error))?;
-    let at_end = offset + bytes.len() as u64 >= size;
-    let (data, encoding) = encode(bytes, at_end);
-    Ok(Chunk {
-        data,
-        offset,
-        encoding,
-    })
+    Ok((bytes, offset, size))
 }
 
 /// The bytes as a JSON-safe string: UTF-8 text as it is (without a character cut by

@@ -261,3 +261,72 @@ async fn local_uris_are_fetched_into_the_sandbox_and_others_fail_the_task() {
     let message = failed.message.as_deref().unwrap_or("");
     assert!(message.contains("unsupported scheme 'http'"), "{message}");
 }
+
+#[tokio::test]
+async fn the_v1_operator_api_answers_about_tasks_containers_and_sandbox_files() {
+    let cluster = cluster("operator", &[]).await;
+    let updates = cluster.next_update();
+    cluster
+        .launch("watched", "echo operator-visible; exec sleep 1000")
+        .await;
+    cluster
+        .updates_until(updates, TaskState::TASK_RUNNING)
+        .await;
+    let agent = libproc::Pid::new("slave(1)", cluster.master.addr);
+    let call = |body: &'static str| support::post_json(&agent, "/slave(1)/api/v1", body);
+
+    let health = support::body_json(&call(r#"{"type":"GET_HEALTH"}"#).await);
+    assert_eq!(health["get_health"]["healthy"], true);
+    let tasks = support::body_json(&call(r#"{"type":"GET_TASKS"}"#).await);
+    assert_eq!(
+        tasks["get_tasks"]["launched_tasks"][0]["task_id"]["value"],
+        "watched"
+    );
+    let containers = support::body_json(&call(r#"{"type":"GET_CONTAINERS"}"#).await);
+    let container = &containers["get_containers"]["containers"][0];
+    assert_eq!(container["executor_id"]["value"], "watched");
+    assert!(container["resource_statistics"]["mem_limit_bytes"].is_number());
+
+    let state = get_json(&agent, "/slave(1)/state").await;
+    let sandbox = state["frameworks"][0]["executors"][0]["directory"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = format!(r#"{{"type":"LIST_FILES","list_files":{{"path":"{sandbox}"}}}}"#);
+    let listed = support::body_json(&support::post_json(&agent, "/slave(1)/api/v1", &list).await);
+    let infos = listed["list_files"]["file_infos"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(infos
+        .iter()
+        .any(|i| i["path"].as_str().is_some_and(|p| p.ends_with("/stdout"))));
+    let read =
+        format!(r#"{{"type":"READ_FILE","read_file":{{"path":"{sandbox}/stdout","offset":0}}}}"#);
+    let data = eventually("the task's output through READ_FILE", || {
+        let read = read.clone();
+        let agent = agent.clone();
+        async move {
+            let answer =
+                support::body_json(&support::post_json(&agent, "/slave(1)/api/v1", &read).await);
+            let data =
+                mesos_proto::v1::json::base64::decode(answer["read_file"]["data"].as_str()?)?;
+            let text = String::from_utf8(data).ok()?;
+            text.contains("operator-visible").then_some(text)
+        }
+    })
+    .await;
+    assert!(data.starts_with("operator-visible"));
+
+    let outside = support::post_json(
+        &agent,
+        "/slave(1)/api/v1",
+        r#"{"type":"READ_FILE","read_file":{"path":"/etc/passwd","offset":0}}"#,
+    )
+    .await;
+    assert!(outside.starts_with("HTTP/1.1 404"), "{outside}");
+    let unknown = call(r#"{"type":"GET_NOTHING"}"#).await;
+    assert!(unknown.starts_with("HTTP/1.1 400"), "{unknown}");
+    let unserved = call(r#"{"type":"LAUNCH_CONTAINER"}"#).await;
+    assert!(unserved.starts_with("HTTP/1.1 501"), "{unserved}");
+}

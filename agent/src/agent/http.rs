@@ -29,6 +29,7 @@ impl Agent {
         ctx.route("/monitor/statistics", Agent::statistics_endpoint);
         ctx.route("/monitor/statistics.json", Agent::statistics_endpoint);
         ctx.route("/api/v1/executor", Agent::executor_api);
+        ctx.route("/api/v1", Agent::operator_api);
     }
 
     /// `/monitor/statistics`: per executor, what its container uses now (cgroups or
