@@ -222,12 +222,13 @@ impl GarbageCollectorProcess {
             return Unscheduling::AfterRemoval(removed);
         }
         tracing::info!(path = %path.display(), "Unscheduling from garbage collection");
-        if let Some(scheduled) = self.paths.remove(path) {
+        let scheduled = self.paths.remove(path);
+        self.pending_changed();
+        if let Some(scheduled) = scheduled {
             scheduled.answer(&Err(GcError::Unscheduled {
                 path: path.to_owned(),
             }));
         }
-        self.pending_changed();
         Unscheduling::Done(true)
     }
 
@@ -303,10 +304,12 @@ impl GarbageCollectorProcess {
                 })
             }
         };
-        if let Some(scheduled) = self.paths.remove(&path) {
+        // The gauge first: whoever hears of the removal sees it counted.
+        let scheduled = self.paths.remove(&path);
+        self.pending_changed();
+        if let Some(scheduled) = scheduled {
             scheduled.answer(&result);
         }
-        self.pending_changed();
     }
 
     /// Reads the disk usage off the process; `disk_usage_checked` goes on.

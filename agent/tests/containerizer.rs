@@ -387,11 +387,13 @@ async fn usage_reports_the_memory_of_a_running_container() {
     containerizer
         .launch(&id, &spec, &resources("cpus:0.5;mem:64"))
         .unwrap();
-    eventually("the container to allocate", || {
-        spec.sandbox.join("ready").exists().then_some(())
+    // `ready` is written before the shell forks `sleep`: wait for both processes.
+    let statistics = eventually("the container to allocate and sleep", || {
+        let ready = spec.sandbox.join("ready").exists();
+        let statistics = containerizer.usage(&id).ok()?;
+        (ready && statistics.processes.unwrap_or(0) >= 2).then_some(statistics)
     })
     .await;
-    let statistics = containerizer.usage(&id).unwrap();
     assert!(
         statistics.mem_total_bytes.unwrap_or(0) > 0,
         "{statistics:?}"
