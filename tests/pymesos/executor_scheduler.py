@@ -2,7 +2,8 @@
 """Runs one task whose custom executor is tests/pymesos/http_executor.py, a pymesos
 executor, and exits 0 when it saw TASK_RUNNING and then TASK_FINISHED (which that
 executor sends only after the agent's ACKNOWLEDGED).
-Usage: executor_scheduler.py MASTER PYTHON EXECUTOR_SCRIPT"""
+Usage: executor_scheduler.py MASTER PYTHON EXECUTOR_SCRIPT [GO_FILE]
+With GO_FILE the framework checkpoints and its executor finishes once GO_FILE exists."""
 import getpass
 import logging
 import socket
@@ -57,9 +58,14 @@ class CustomExecutorTask(Scheduler):
 
 def main():
     logging.basicConfig(level=logging.INFO)
-    scheduler = CustomExecutorTask(sys.argv[2] + " " + sys.argv[3])
+    go_file = sys.argv[4] if len(sys.argv) > 4 else None
+    command = sys.argv[2] + " " + sys.argv[3]
+    if go_file:
+        command += " --wait-for " + go_file
+    scheduler = CustomExecutorTask(command)
     framework = {"user": getpass.getuser(), "name": "pymesos-executor",
-                 "hostname": socket.gethostname(), "failover_timeout": 0}
+                 "hostname": socket.gethostname(), "failover_timeout": 0,
+                 "checkpoint": bool(go_file)}
     driver = MesosSchedulerDriver(scheduler, framework, sys.argv[1], use_addict=False)
     driver.start()
     finished = scheduler.done.wait(120)

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A pymesos executor (unmodified pymesos 0.3.15, v1 executor API): on LAUNCH it sends
 TASK_RUNNING, waits for the agent's ACKNOWLEDGED of it, then sends TASK_FINISHED (or
-TASK_FAILED when no ACKNOWLEDGED came). It stops on SHUTDOWN."""
+TASK_FAILED when no ACKNOWLEDGED came). With `--wait-for FILE` it sends TASK_FINISHED
+only once FILE exists (a test restarts the agent meanwhile). It stops on SHUTDOWN."""
 import logging
+import os
+import sys
 import threading
 import time
 
@@ -22,13 +25,18 @@ class AckingExecutor(Executor):
                 time.sleep(0.05)
             if driver.updates:
                 driver.sendStatusUpdate(status(task, "TASK_FAILED", "no ACKNOWLEDGED"))
-            else:
-                driver.sendStatusUpdate(status(task, "TASK_FINISHED", "acknowledged"))
+                return
+            if GO_FILE:
+                while not os.path.exists(GO_FILE):
+                    time.sleep(0.05)
+            driver.sendStatusUpdate(status(task, "TASK_FINISHED", "acknowledged"))
         threading.Thread(target=run, daemon=True).start()
 
     def shutdown(self, driver):
         driver.stop()
 
+
+GO_FILE = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--wait-for" else None
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)

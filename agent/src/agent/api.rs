@@ -11,9 +11,21 @@ use mesos_proto::v1::json::{accepts_json, media_type, JSON, MAX_BODY_SIZE};
 
 use super::{Agent, State};
 
+/// Whether an API can be used while the agent recovers: executors must be able to
+/// re-subscribe then (recovery waits for them); operators wait for the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DuringRecovery {
+    Served,
+    Refused,
+}
+
 /// The checks of Mesos's `Slave::Http::executor` and `api` before decoding: the
 /// path, recovery, method, encodings and size. The answer when one fails.
-pub(super) fn refusal(agent: &Agent, request: &Request) -> Option<Response> {
+pub(super) fn refusal(
+    agent: &Agent,
+    request: &Request,
+    during_recovery: DuringRecovery,
+) -> Option<Response> {
     // Routes match by prefix; the APIs have no sub-paths.
     if !request.path.trim_end_matches('/').ends_with(&request.route) {
         return Some(error(
@@ -21,7 +33,7 @@ pub(super) fn refusal(agent: &Agent, request: &Request) -> Option<Response> {
             format!("No such endpoint '{}'", request.path),
         ));
     }
-    if agent.state == State::Recovering {
+    if agent.state == State::Recovering && during_recovery == DuringRecovery::Refused {
         return Some(error(
             StatusCode::SERVICE_UNAVAILABLE,
             "Agent has not finished recovery",

@@ -19,7 +19,7 @@ use mesos_proto::v1::executor::decode_executor_call;
 use mesos_proto::v1::json::{typed, JSON};
 use mesos_proto::v1::recordio::record;
 
-use super::api::{error, refusal};
+use super::api::{error, refusal, DuringRecovery};
 use super::executor::{
     error_event, Connection, ExecutorKey, ExecutorState, HttpStream, Termination,
 };
@@ -33,7 +33,7 @@ const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30 * 60);
 impl Agent {
     /// Serves one request of the executor API.
     pub(super) fn executor_api(&mut self, request: Request, ctx: &mut Context<Self>) -> Reply {
-        if let Some(response) = refusal(self, &request) {
+        if let Some(response) = refusal(self, &request, DuringRecovery::Served) {
             return response.into();
         }
         let call = match decode_executor_call(&request.body) {

@@ -12,7 +12,7 @@ use mesos_proto::v1::json::{base64, known_enum, parse, to_json, type_name, typed
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{error, refusal};
+use super::api::{error, refusal, DuringRecovery};
 use super::executor::{Executor, ExecutorKey};
 use super::Agent;
 use crate::containerizer::monitor_entry;
@@ -77,7 +77,7 @@ fn decode(body: &[u8]) -> Result<Call, DecodeError> {
 impl Agent {
     /// Serves one operator call.
     pub(super) fn operator_api(&mut self, request: Request, _ctx: &mut Context<Self>) -> Reply {
-        if let Some(response) = refusal(self, &request) {
+        if let Some(response) = refusal(self, &request, DuringRecovery::Refused) {
             return response.into();
         }
         let (kind, call) = match decode(&request.body) {
