@@ -84,21 +84,25 @@ const LOG_TAIL_LINES: usize = 20;
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.agents > 0, "--agents must be at least 1");
-    anyhow::ensure!(args.masters >= 2, "--masters must be at least 2 to fail over");
+    anyhow::ensure!(
+        args.masters >= 2,
+        "--masters must be at least 2 to fail over"
+    );
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
     let parse = |flag: &str, value: &str| {
         mesos_proto::duration::parse_duration(value).with_context(|| format!("--{flag}"))
     };
     let session_timeout = parse("zk_session_timeout", &args.zk_session_timeout)?;
-    let backoff = parse("registration_backoff_factor", &args.registration_backoff_factor)?;
+    let backoff = parse(
+        "registration_backoff_factor",
+        &args.registration_backoff_factor,
+    )?;
     let timeout = parse("timeout", &args.timeout)?;
     let master_binary = master_binary()?;
     crate::start_runtime()?;
     let rounds = libproc::Runtime::block_on(async {
         // Started from this (the main) thread: the servers die with it.
-        let zookeeper = ZooKeeper::start()
-            .await
-            .context("start ZooKeeper")?;
+        let zookeeper = ZooKeeper::start().await.context("start ZooKeeper")?;
         let url = zookeeper.url("/mesos");
         let mut masters = Masters::start(&master_binary, &url, &args)?;
         let outcome = measure(&mut masters, &url, session_timeout, backoff, timeout, &args).await;
@@ -183,7 +187,10 @@ async fn measure(
     let framework = FrameworkInfo {
         user: "bench".into(),
         name: "failover".into(),
-        id: Some(FrameworkId::from(format!("bench-failover-{}", std::process::id()))),
+        id: Some(FrameworkId::from(format!(
+            "bench-failover-{}",
+            std::process::id()
+        ))),
         checkpoint: Some(true),
         ..FrameworkInfo::default()
     };
@@ -440,7 +447,7 @@ impl SimAgent {
         self.retry = Some(ctx.delay(wait, SimAgent::register));
     }
 
-    fn from_master(&self, from: &Pid) -> bool {
+    fn is_master(&self, from: &Pid) -> bool {
         self.master.as_ref().is_some_and(|m| m.addr == from.addr)
     }
 
@@ -458,7 +465,7 @@ impl SimAgent {
     }
 
     fn registered(&mut self, from: Pid, message: SlaveRegisteredMessage, _: &mut Context<Self>) {
-        if !self.registering || !self.from_master(&from) {
+        if !self.registering || !self.is_master(&from) {
             return;
         }
         self.tasks = self.make_tasks(&message.slave_id);
@@ -472,7 +479,7 @@ impl SimAgent {
         _message: SlaveReregisteredMessage,
         _: &mut Context<Self>,
     ) {
-        if self.registering && self.from_master(&from) {
+        if self.registering && self.is_master(&from) {
             self.confirmed(EventKind::Reregistered, &from);
         }
     }
@@ -480,7 +487,7 @@ impl SimAgent {
     /// PingSlaveMessage: answered at once; a master that counts the agent as
     /// disconnected gets a re-registration, as from the real agent.
     fn ping(&mut self, from: Pid, message: PingSlaveMessage, ctx: &mut Context<Self>) {
-        if !self.from_master(&from) {
+        if !self.is_master(&from) {
             return;
         }
         ctx.send(&from, PongSlaveMessage {});
@@ -542,8 +549,7 @@ struct MasterProcess {
 impl Masters {
     fn start(binary: &Path, url: &str, args: &Args) -> anyhow::Result<Masters> {
         let dir = std::env::temp_dir().join(format!("mesos-bench-failover-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let mut masters = Masters {
             dir,
             masters: Vec::new(),
@@ -636,7 +642,10 @@ impl Masters {
                 continue;
             };
             let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
-            eprintln!("----- the last lines of the master at {} -----", master.addr);
+            eprintln!(
+                "----- the last lines of the master at {} -----",
+                master.addr
+            );
             for line in &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..] {
                 eprintln!("{line}");
             }
