@@ -4,6 +4,7 @@
 mod agent_launch;
 mod allocator;
 mod codec;
+mod failover;
 mod http_scheduler;
 mod pingpong;
 mod report;
@@ -54,6 +55,9 @@ enum Workload {
     AgentLaunch(agent_launch::Args),
     /// M v1 HTTP schedulers on the real master: offers/s, agent update to UPDATE event.
     HttpScheduler(http_scheduler::Args),
+    /// Kill the leading master of three under ZooKeeper: time to a new leader, and
+    /// until N simulated agents have re-registered with their tasks.
+    Failover(failover::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         Workload::Allocator(args) => allocator::run(args),
         Workload::AgentLaunch(args) => agent_launch::run(args),
         Workload::HttpScheduler(args) => http_scheduler::run(args),
+        Workload::Failover(args) => failover::run(args),
     }
 }
 
