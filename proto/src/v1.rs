@@ -8,6 +8,7 @@
 //! - [`executor`]: the executor API's calls.
 
 pub mod executor;
+pub mod http;
 pub mod json;
 pub mod recordio;
 pub mod scheduler;
