@@ -4,7 +4,9 @@
 //! - the master is whoever the `--master` detector names (a fixed address, or the
 //!   leader ZooKeeper elects); the agent follows every change of leader;
 //! - to the master: `RegisterSlaveMessage` (no id yet) or `ReregisterSlaveMessage`,
-//!   retried after a random wait up to `--registration_backoff_factor`, doubling to a
+//!   first after a random wait up to `--registration_backoff_factor` (so that the
+//!   agents of a cluster, which all detect a new leader at once, do not all arrive
+//!   at once), then retried after random waits up to twice that, doubling to a
 //!   minute, until the master answers;
 //! - from the master: `SlaveRegisteredMessage`, `SlaveReregisteredMessage`,
 //!   `PingSlaveMessage` (answered with `PongSlaveMessage`), `ShutdownMessage`;
@@ -91,6 +93,8 @@ pub struct Agent {
     master: Option<Pid>,
     state: State,
     backoff: Duration,
+    /// The next registration attempt, while registering.
+    registration_timer: Option<Timer>,
     master_ping_timeout: Duration,
     ping_timer: Option<Timer>,
     start_time: SystemTime,
@@ -131,6 +135,7 @@ impl Agent {
             detector,
             master: None,
             state: State::Recovering,
+            registration_timer: None,
             master_ping_timeout: DEFAULT_MASTER_PING_TIMEOUT,
             ping_timer: None,
             start_time: SystemTime::now(),
@@ -193,7 +198,19 @@ impl Agent {
         tracing::info!(%master, "Registering with the master");
         ctx.link_with(&master, RemoteConnection::Reconnect);
         self.state = State::Registering;
-        self.register(ctx);
+        let factor = self.flags.registration_backoff_factor;
+        self.backoff = factor * 2;
+        self.schedule_registration(factor.mul_f64(fastrand::f64()), ctx);
+    }
+
+    /// The next registration attempt in `wait`, replacing any scheduled one.
+    fn schedule_registration(&mut self, wait: Duration, ctx: &mut Context<Self>) {
+        if let Some(timer) = self
+            .registration_timer
+            .replace(ctx.delay(wait, Agent::register))
+        {
+            timer.cancel();
+        }
     }
 
     /// Sends `message` to the master, if one is known.
@@ -242,7 +259,7 @@ impl Agent {
             }
         }
         let wait = self.next_wait();
-        ctx.delay(wait, Agent::register);
+        self.schedule_registration(wait, ctx);
     }
 
     fn is_master(&self, from: &Pid) -> bool {
@@ -355,7 +372,10 @@ impl Agent {
 
     /// Stops what runs only while registered: the ping watch, status update sending.
     fn disconnect(&mut self) {
-        if let Some(timer) = self.ping_timer.take() {
+        for timer in [self.ping_timer.take(), self.registration_timer.take()]
+            .into_iter()
+            .flatten()
+        {
             timer.cancel();
         }
         if let Some(manager) = &self.manager {

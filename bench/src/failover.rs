@@ -399,20 +399,28 @@ impl SimAgent {
         if leader != self.master {
             self.master = leader;
             if let Some(master) = &self.master {
-                ctx.link_with(master, RemoteConnection::Reconnect);
+                // One connection for all the simulated agents: `Reconnect`, as a real
+                // agent links, would have each of them replace the one before.
+                ctx.link_with(master, RemoteConnection::Reuse);
                 self.start_registering(ctx);
             }
         }
         self.detect(ctx);
     }
 
+    /// As the real agent: a first random wait up to the backoff factor, so that the
+    /// agents that all detected the new leader at once spread out.
     fn start_registering(&mut self, ctx: &mut Context<Self>) {
-        if let Some(retry) = self.retry.take() {
+        self.registering = true;
+        self.backoff = self.backoff_factor * 2;
+        let wait = self.backoff_factor.mul_f64(fastrand::f64());
+        self.schedule(wait, ctx);
+    }
+
+    fn schedule(&mut self, wait: Duration, ctx: &mut Context<Self>) {
+        if let Some(retry) = self.retry.replace(ctx.delay(wait, SimAgent::register)) {
             retry.cancel();
         }
-        self.registering = true;
-        self.backoff = self.backoff_factor;
-        self.register(ctx);
     }
 
     /// Sends the (re-)registration and, as the real agent, tries again after a
@@ -444,7 +452,7 @@ impl SimAgent {
         }
         let wait = self.backoff.mul_f64(fastrand::f64());
         self.backoff = (self.backoff * 2).min(MAX_REGISTRATION_BACKOFF);
-        self.retry = Some(ctx.delay(wait, SimAgent::register));
+        self.schedule(wait, ctx);
     }
 
     fn is_master(&self, from: &Pid) -> bool {

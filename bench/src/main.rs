@@ -1,12 +1,18 @@
 //! `mesos-bench`: the macro benchmarks, one subcommand per workload. Each prints its
 //! figures and ends with one line of JSON. Build with `--release`.
 
+/// The same allocator as `mesos-master`, so that simulated agents cost the machine
+/// what the bench needs and no more.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod agent_launch;
 mod allocator;
 mod codec;
 mod failover;
 mod http_scheduler;
 mod pingpong;
+mod registry;
 mod report;
 mod rpc;
 mod spawn;
@@ -58,6 +64,8 @@ enum Workload {
     /// Kill the leading master of three under ZooKeeper: time to a new leader, and
     /// until N simulated agents have re-registered with their tasks.
     Failover(failover::Args),
+    /// The registry of N agents: encode and decode times of its stored forms.
+    Registry(registry::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -72,6 +80,7 @@ fn main() -> anyhow::Result<()> {
         Workload::AgentLaunch(args) => agent_launch::run(args),
         Workload::HttpScheduler(args) => http_scheduler::run(args),
         Workload::Failover(args) => failover::run(args),
+        Workload::Registry(args) => registry::run(args),
     }
 }
 

@@ -26,5 +26,5 @@ mod url;
 
 pub use contender::{Candidacy, ContenderError, Leadership, LossReason, MasterContender};
 pub use detector::ZooKeeperMasterDetector;
-pub use session::DEFAULT_SESSION_TIMEOUT;
+pub use session::{connect, is_retryable, DEFAULT_SESSION_TIMEOUT};
 pub use url::{ZooKeeperCredentials, ZooKeeperServer, ZooKeeperUrl, ZooKeeperUrlError, SCHEME};

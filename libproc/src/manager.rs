@@ -292,6 +292,9 @@ fn handle<P: Process>(process: &mut P, ctx: &mut Context<P>, event: Event<P>) {
                 metrics::message_dropped();
                 return;
             };
+            if !process.accepts_message(&from, &name) {
+                return;
+            }
             if let Err(error) = handler(process, from.clone(), body, ctx) {
                 tracing::warn!(%from, %error, "Dropping undecodable message");
                 metrics::message_undecodable();

@@ -27,6 +27,15 @@ pub trait Process: Send + Sized + 'static {
     /// runtime broke (peer killed, refused, reset): the peer itself may still be
     /// alive, and the link is dropped, so link again to hear of the next break.
     fn exited(&mut self, _pid: &Pid, _ctx: &mut Context<Self>) {}
+
+    /// Called for each message from another process that has a handler, before the
+    /// message is decoded: false drops it there, undecoded. As libprocess's
+    /// `visit(MessageEvent)`, where Mesos's master drops every message while it does
+    /// not lead or has not recovered, before parsing it: a new leader that thousands
+    /// of agents rush to must not spend its time decoding what it drops.
+    fn accepts_message(&mut self, _from: &Pid, _name: &str) -> bool {
+        true
+    }
 }
 
 /// A typed handle to a process of this runtime, as libprocess's `PID<T>`: only an

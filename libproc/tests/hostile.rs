@@ -166,3 +166,92 @@ async fn a_bad_envelope_does_not_lose_the_frames_after_it() {
         Pong { sequence: 5 }
     );
 }
+
+/// Counts its own decodings, to tell whether a message was decoded at all.
+#[derive(Debug, serde::Serialize)]
+struct Counted(u64);
+
+static DECODED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl<'de> serde::Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        DECODED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        u64::deserialize(deserializer).map(Counted)
+    }
+}
+
+impl Message for Counted {
+    const NAME: &'static str = "libproc.tests.Counted";
+}
+
+/// Lets messages through only while open; reports what it refused and handled.
+struct Gate {
+    open: bool,
+    events: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl libproc::Process for Gate {
+    fn initialize(&mut self, ctx: &mut libproc::Context<Self>) {
+        ctx.install(
+            |gate: &mut Gate, _from: Pid, counted: Counted, _ctx: &mut libproc::Context<Gate>| {
+                let _ = gate.events.send(format!("handled {}", counted.0));
+            },
+        );
+    }
+
+    fn accepts_message(&mut self, _from: &Pid, name: &str) -> bool {
+        if !self.open {
+            let _ = self.events.send(format!("refused {name}"));
+        }
+        self.open
+    }
+}
+
+#[tokio::test]
+async fn a_refused_message_is_dropped_before_it_is_decoded() {
+    let addr = start();
+    let (events, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let gate = libproc::spawn(
+        Gate {
+            open: false,
+            events,
+        },
+        ProcessId::generate("gate"),
+    )
+    .unwrap();
+    let stranger = Pid::new("stranger", addr);
+    let counted = |n| libproc::codec::encode(Counted::NAME, &Counted(n)).unwrap();
+    let mut stream = connect(addr, &frame::handshake()).await;
+
+    stream
+        .write_all(&frame_for(
+            &stranger,
+            gate.pid(),
+            Counted::NAME,
+            &counted(1),
+        ))
+        .await
+        .unwrap();
+    let refused = within("the refusal", seen.recv()).await.unwrap();
+    assert_eq!(refused, format!("refused {}", Counted::NAME));
+    assert_eq!(DECODED.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    libproc::dispatch(&gate, |gate, _| gate.open = true)
+        .await
+        .unwrap();
+    stream
+        .write_all(&frame_for(
+            &stranger,
+            gate.pid(),
+            Counted::NAME,
+            &counted(2),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        within("the handling", seen.recv()).await.unwrap(),
+        "handled 2"
+    );
+    assert_eq!(DECODED.load(std::sync::atomic::Ordering::SeqCst), 1);
+    libproc::terminate(gate.pid());
+}

@@ -49,6 +49,8 @@ pub struct Master {
     pub(crate) frameworks: HashMap<FrameworkId, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
     pub(crate) agents: HashMap<AgentId, Agent>,
+    /// Each registered agent's id by its pid, for messages that carry only a pid.
+    pub(crate) agent_ids: HashMap<Pid, AgentId>,
     /// Agents in the registry that have not re-registered since this master started.
     pub(crate) recovered_agents: HashMap<AgentId, mesos_proto::mesos::AgentInfo>,
     /// Agents marked unreachable, with when.
@@ -81,6 +83,7 @@ impl Master {
             frameworks: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             agents: HashMap::new(),
+            agent_ids: HashMap::new(),
             recovered_agents: HashMap::new(),
             unreachable_agents: HashMap::new(),
             admitting: HashSet::new(),
@@ -100,27 +103,19 @@ impl Master {
         &self.info
     }
 
-    /// Installs `handler` for `M`, behind the checks every message passes: the registry
-    /// is recovered, and the message is counted under `master/messages_*`.
+    /// Installs `handler` for `M`, the message counted under `master/messages_*`. It
+    /// only runs for messages `accepts_message` let through.
     fn serve<M, F>(ctx: &mut Context<Self>, handler: F)
     where
         M: Message,
         F: Fn(&mut Master, Pid, M, &mut Context<Master>) + Send + Sync + 'static,
     {
-        ctx.install(move |master: &mut Master, from: Pid, message: M, ctx: &mut Context<Master>| {
-            if !master.is_leading() {
-                tracing::debug!(%from, name = M::NAME, "Dropping message: this master does not lead");
-                master.metrics.dropped_message();
-                return;
-            }
-            if !master.recovered {
-                tracing::warn!(%from, name = M::NAME, "Dropping message: the registry is not recovered yet");
-                master.metrics.dropped_message();
-                return;
-            }
-            master.metrics.message(M::NAME);
-            handler(master, from, message, ctx);
-        });
+        ctx.install(
+            move |master: &mut Master, from: Pid, message: M, ctx: &mut Context<Master>| {
+                master.metrics.message(M::NAME);
+                handler(master, from, message, ctx);
+            },
+        );
     }
 
     pub(crate) fn new_framework_id(&mut self) -> FrameworkId {
@@ -202,6 +197,20 @@ impl Process for Master {
     fn finalize(&mut self, _ctx: &mut Context<Self>) {
         tracing::info!(id = %self.info.id, "Master stopping");
         self.allocator.stop();
+    }
+
+    /// Every message waits for this master to lead and to have recovered the
+    /// registry; until then it is dropped before it is decoded, as Mesos drops it.
+    fn accepts_message(&mut self, from: &Pid, name: &str) -> bool {
+        if !self.is_leading() {
+            tracing::debug!(%from, name, "Dropping message: this master does not lead");
+        } else if !self.recovered {
+            tracing::debug!(%from, name, "Dropping message: the registry is not recovered yet");
+        } else {
+            return true;
+        }
+        self.metrics.dropped_message();
+        false
     }
 
     fn exited(&mut self, pid: &Pid, ctx: &mut Context<Self>) {
@@ -381,10 +390,7 @@ impl Master {
 
     /// The agent with this pid.
     pub(crate) fn agent_by_pid(&self, pid: &Pid) -> Option<AgentId> {
-        self.agents
-            .values()
-            .find(|a| &a.pid == pid)
-            .map(|a| a.id.clone())
+        self.agent_ids.get(pid).cloned()
     }
 
     /// A `Call` from a scheduler. Besides `master/messages_scheduler_call`, it is

@@ -1,6 +1,7 @@
 //! The master with `--zk`: its URL checked at start, an unreachable ZooKeeper waited
 //! for, and the registry kept in ZooKeeper (chunked, compare-and-swap, damage named).
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -176,8 +177,9 @@ fn the_zookeeper_registry_is_chunked_and_refuses_stale_writes() {
     let url = ZooKeeperUrl::parse(&zookeeper.url("/mesos")).unwrap();
     let timeout = Duration::from_secs(5);
     let old = mesos_master::registrar::ZooKeeper::new(url.clone(), timeout);
-    let new = mesos_master::registrar::ZooKeeper::new(url, timeout);
+    let new = mesos_master::registrar::ZooKeeper::new(url.clone(), timeout);
     runtime.block_on(async {
+        let client = zk::Client::connect(&url.connect_string()).await.unwrap();
         assert_eq!(
             old.fetch().await.unwrap(),
             None,
@@ -186,12 +188,40 @@ fn the_zookeeper_registry_is_chunked_and_refuses_stale_writes() {
         // Several megabytes: more than a znode holds.
         let big = Arc::new(registry(20_000));
         old.store(big.clone()).await.unwrap();
-        assert_eq!(new.fetch().await.unwrap().as_ref(), Some(&*big));
+        let first = chunk_names(&client).await;
+        assert!(first.len() > 10, "{} chunks", first.len());
+
+        // One more agent: a few chunks are written, the ones replaced are removed.
+        let bigger = Arc::new(registry(20_001));
+        old.store(bigger.clone()).await.unwrap();
+        let second = chunk_names(&client).await;
+        let written = second.difference(&first).count();
+        assert!((1..=2).contains(&written), "{written} chunks written");
+        assert_eq!(first.difference(&second).count(), written);
+        assert_eq!(new.fetch().await.unwrap().as_ref(), Some(&*bigger));
+
+        // A chunk left by a master that died mid-store is removed by the next leader.
+        let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        client
+            .create("/mesos/registry-deadbeef-0", b"orphan", &persistent)
+            .await
+            .unwrap();
 
         // The new leader writes; the old one's next write is refused.
         new.store(Arc::new(registry(3))).await.unwrap();
         let stale = old.store(Arc::new(registry(1))).await.unwrap_err();
         assert!(matches!(stale, StorageError::Conflict { .. }), "{stale}");
         assert_eq!(old.fetch().await.unwrap(), Some(registry(3)));
+        let left = chunk_names(&client).await;
+        assert!(!left.contains("registry-deadbeef-0"), "{left:?}");
     });
+}
+
+/// The registry's chunk znodes under `/mesos`.
+async fn chunk_names(client: &zk::Client) -> BTreeSet<String> {
+    let (children, _) = client.get_children("/mesos").await.unwrap();
+    children
+        .into_iter()
+        .filter(|name| name.starts_with("registry-"))
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! so does [`Session::event`]: a master must not keep leading on a session the
 //! ensemble may already have ended.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -88,15 +89,60 @@ impl Connector {
     }
 
     async fn try_connect(&self) -> Result<zk::Client, zk::Error> {
-        let mut connector = zk::Client::connector()
-            .with_session_timeout(self.session_timeout)
-            .with_fail_eagerly();
-        if let Some(credentials) = &self.url.credentials {
-            let auth = format!("{}:{}", credentials.username, credentials.password);
-            connector = connector.with_auth("digest", auth.as_bytes());
-        }
-        connector.connect(&self.url.connect_string()).await
+        connect(&self.url, self.session_timeout).await
     }
+}
+
+/// Opens one ZooKeeper session to `url`'s ensemble (its credentials added), failing
+/// at once when no server answers.
+///
+/// The session's own task (its heartbeats, its socket) runs on this process's
+/// ZooKeeper thread, not on the caller's runtime: a master busy with thousands of
+/// agents must not starve its heartbeats into a session expiry, which would cost it
+/// its leadership. Mesos's C client keeps its I/O on a thread of its own too. The
+/// returned client may be used from any runtime.
+pub async fn connect(
+    url: &ZooKeeperUrl,
+    session_timeout: Duration,
+) -> Result<zk::Client, zk::Error> {
+    let mut connector = zk::Client::connector()
+        .with_session_timeout(session_timeout)
+        .with_fail_eagerly();
+    if let Some(credentials) = &url.credentials {
+        let auth = format!("{}:{}", credentials.username, credentials.password);
+        connector = connector.with_auth("digest", auth.as_bytes());
+    }
+    let servers = url.connect_string();
+    let thread = zookeeper_thread().map_err(|error| zk::Error::UnexpectedError(error.clone()))?;
+    thread
+        .spawn(async move { connector.connect(&servers).await })
+        .await
+        .unwrap_or_else(|error| {
+            Err(zk::Error::UnexpectedError(format!(
+                "the ZooKeeper thread dropped the connection attempt: {error}"
+            )))
+        })
+}
+
+/// The runtime of the thread every ZooKeeper session of this process lives on,
+/// started at the first connection and kept for the life of the process; or why the
+/// OS refused it.
+fn zookeeper_thread() -> Result<&'static tokio::runtime::Handle, &'static String> {
+    static THREAD: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
+    THREAD
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| format!("could not build the ZooKeeper runtime: {error}"))?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("zookeeper".into())
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))
+                .map_err(|error| format!("could not start the ZooKeeper thread: {error}"))?;
+            Ok(handle)
+        })
+        .as_ref()
 }
 
 /// Why a session is over.
@@ -188,8 +234,10 @@ impl Session {
 }
 
 /// Whether an operation that failed with `error` may succeed later, on this session
-/// or a new one.
-pub(crate) fn is_retryable(error: &zk::Error) -> bool {
+/// or a new one: the connection or the session failed (the client's own errors,
+/// such as "no response from connection", included), rather than the server
+/// answering no.
+pub fn is_retryable(error: &zk::Error) -> bool {
     matches!(
         error,
         zk::Error::ConnectionLoss
@@ -199,6 +247,7 @@ pub(crate) fn is_retryable(error: &zk::Error) -> bool {
             | zk::Error::NoHosts
             | zk::Error::ClientClosed
             | zk::Error::Throttled
+            | zk::Error::Custom(_)
     )
 }
 

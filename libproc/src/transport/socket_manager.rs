@@ -12,7 +12,7 @@
 //! dropped, queued bytes are lost (there is no delivery guarantee, as in libprocess) and
 //! the next send opens a new connection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -103,8 +103,9 @@ struct Outbound {
 #[derive(Default)]
 struct Links {
     broken: bool,
-    /// (local linker, remote linkee) pairs.
-    pairs: Vec<(Pid, Pid)>,
+    /// Each local linker's remote linkees: a master links to every agent, so adding
+    /// a link and forgetting a linker must not scan them all.
+    linkees: HashMap<Pid, HashSet<Pid>>,
 }
 
 impl Peer {
@@ -143,16 +144,18 @@ impl Peer {
         if links.broken {
             return false;
         }
-        if !links.pairs.iter().any(|(l, e)| l == linker && e == linkee) {
-            links.pairs.push((linker.clone(), linkee.clone()));
-        }
+        links
+            .linkees
+            .entry(linker.clone())
+            .or_default()
+            .insert(linkee.clone());
         true
     }
 
-    fn take_links(&self) -> Vec<(Pid, Pid)> {
+    fn take_links(&self) -> HashMap<Pid, HashSet<Pid>> {
         let mut links = self.links();
         links.broken = true;
-        std::mem::take(&mut links.pairs)
+        std::mem::take(&mut links.linkees)
     }
 }
 
@@ -185,7 +188,7 @@ impl SocketManager {
     /// Drops the links of a process that terminated.
     pub(crate) fn forget_linker(&self, linker: &Pid) {
         for peer in self.peers().values() {
-            peer.links().pairs.retain(|(l, _)| l != linker);
+            peer.links().linkees.remove(linker);
         }
     }
 
@@ -205,7 +208,7 @@ impl SocketManager {
             links: Mutex::new(Links::default()),
         });
         if let Some(old) = peers.insert(addr, peer.clone()) {
-            peer.links().pairs = old.take_links();
+            peer.links().linkees = old.take_links();
             old.out().closed = true;
             old.wake.notify_one();
         }
@@ -227,9 +230,11 @@ impl SocketManager {
         let Some(peer) = peer else {
             return;
         };
-        for (linker, linkee) in peer.take_links() {
-            metrics::link_exited();
-            node.deliver(&linker, Raw::Exited(linkee));
+        for (linker, linkees) in peer.take_links() {
+            for linkee in linkees {
+                metrics::link_exited();
+                node.deliver(&linker, Raw::Exited(linkee));
+            }
         }
     }
 }

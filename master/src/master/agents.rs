@@ -178,6 +178,7 @@ impl Master {
         );
         self.metrics.agent_registered();
         let id = agent.id.clone();
+        self.agent_ids.insert(agent.pid.clone(), id.clone());
         self.agents.insert(id.clone(), agent);
         self.agent_added_event(&id);
     }
@@ -291,7 +292,11 @@ impl Master {
         if let Some(timer) = agent.reregister_timer.take() {
             timer.cancel();
         }
-        agent.pid = from.clone();
+        let old = std::mem::replace(&mut agent.pid, from.clone());
+        if self.agent_ids.get(&old) == Some(id) {
+            self.agent_ids.remove(&old);
+        }
+        self.agent_ids.insert(from.clone(), id.clone());
         agent.connected = true;
         agent.reregistered_time = Some(SystemTime::now());
         let reconciliations = reconciliations(agent, &message.tasks);
@@ -523,6 +528,9 @@ impl Master {
         let Some(agent) = self.agents.remove(id) else {
             return;
         };
+        if self.agent_ids.get(&agent.pid) == Some(id) {
+            self.agent_ids.remove(&agent.pid);
+        }
         let unreachable_time = unix_time(SystemTime::now());
         for (framework_id, tasks) in &agent.tasks {
             for task_id in tasks.keys() {

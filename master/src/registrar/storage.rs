@@ -19,8 +19,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::registry::{decode, encode, DecodeError, Registry};
-pub use zookeeper::ZooKeeper;
+pub use zookeeper::{check_manifest, ZooKeeper};
 
+mod chunks;
+pub use chunks::split as chunk;
 mod zookeeper;
 use crate::flags::{FlagError, Flags, RegistryBackend};
 
