@@ -129,7 +129,7 @@ impl Agent {
         services: Services,
     ) -> Self {
         Agent {
-            backoff: flags.registration_backoff_factor,
+            backoff: flags.registration_backoff_factor * 2,
             flags,
             info,
             detector,
@@ -176,6 +176,7 @@ impl Agent {
                 None => tracing::warn!("No master is elected; waiting for one"),
             }
             self.master = leader;
+            self.backoff = self.flags.registration_backoff_factor * 2;
             if matches!(self.state, State::Registering | State::Running) {
                 self.disconnect();
                 self.state = State::Disconnected;
@@ -198,9 +199,11 @@ impl Agent {
         tracing::info!(%master, "Registering with the master");
         ctx.link_with(&master, RemoteConnection::Reconnect);
         self.state = State::Registering;
-        let factor = self.flags.registration_backoff_factor;
-        self.backoff = factor * 2;
-        self.schedule_registration(factor.mul_f64(fastrand::f64()), ctx);
+        let first = self
+            .flags
+            .registration_backoff_factor
+            .mul_f64(fastrand::f64());
+        self.schedule_registration(first, ctx);
     }
 
     /// The next registration attempt in `wait`, replacing any scheduled one.
@@ -221,7 +224,8 @@ impl Agent {
     }
 
     /// The next wait before trying the master again: random up to the backoff, which
-    /// doubles up to a minute and starts again once registered.
+    /// doubles up to a minute, and starts again at twice the backoff factor once
+    /// registered or when another master is detected.
     fn next_wait(&mut self) -> Duration {
         let wait = self.backoff.mul_f64(fastrand::f64());
         self.backoff = (self.backoff * 2).min(MAX_REGISTRATION_BACKOFF);
@@ -317,7 +321,7 @@ impl Agent {
                 manager.resume(ctx)
             }));
         }
-        self.backoff = self.flags.registration_backoff_factor;
+        self.backoff = self.flags.registration_backoff_factor * 2;
         if let Some(seconds) = total_ping_timeout.filter(|s| s.is_finite() && *s > 0.0) {
             self.master_ping_timeout = Duration::from_secs_f64(seconds.min(1e9));
         }
