@@ -11,8 +11,13 @@
 //! moment the last agent receives `SlaveReregisteredMessage` from the new leader.
 //! Between rounds the killed master is started again, as a follower.
 //!
-//! `mesos-master` must sit beside this binary
-//! (`cargo build --release -p mesos-bench -p mesos-master`).
+//! With `--real-agents` the agents are real `mesos-agent` OS processes instead (no
+//! tasks: they would need executors), and "re-registered" is read from the new
+//! leader's `/master/slaves`: every agent active, with a `reregistered_time` after the
+//! kill; the last of those times ends the round.
+//!
+//! `mesos-master` (and `mesos-agent` for `--real-agents`) must sit beside this binary
+//! (`cargo build --release -p mesos-bench -p mesos-master -p mesos-agent`).
 
 use std::fs::File;
 use std::io::{BufRead as _, BufReader};
@@ -20,7 +25,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use libproc::{Context, Pid, Process, ProcessId, RemoteConnection, Timer};
@@ -68,6 +73,9 @@ pub(crate) struct Args {
     /// How long each phase (registration, one failover) may take.
     #[arg(long, default_value = "10mins")]
     timeout: String,
+    /// Real `mesos-agent` processes, without tasks, instead of simulated agents.
+    #[arg(long)]
+    real_agents: bool,
 }
 
 /// What each task uses; the agents are big enough for all of theirs.
@@ -75,6 +83,10 @@ const TASK_RESOURCES: &str = "cpus:0.1;mem:32";
 
 /// How often the masters' metrics are polled for the new leader.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
+
+/// How often `/master/slaves` is read for real agents: the times it lists, not the
+/// poll, give the figure, so the poll need not load the master.
+const REAL_AGENTS_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The real agent's cap on its registration backoff.
 const MAX_REGISTRATION_BACKOFF: Duration = Duration::from_secs(60);
@@ -98,16 +110,27 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         &args.registration_backoff_factor,
     )?;
     let timeout = parse("timeout", &args.timeout)?;
-    let master_binary = master_binary()?;
+    let master_binary = binary("mesos-master")?;
+    let agent_binary = args
+        .real_agents
+        .then(|| binary("mesos-agent"))
+        .transpose()?;
     crate::start_runtime()?;
     let rounds = libproc::Runtime::block_on(async {
         // Started from this (the main) thread: the servers die with it.
         let zookeeper = ZooKeeper::start().await.context("start ZooKeeper")?;
         let url = zookeeper.url("/mesos");
-        let mut masters = Masters::start(&master_binary, &url, &args)?;
-        let outcome = measure(&mut masters, &url, session_timeout, backoff, timeout, &args).await;
+        let mut masters = start_masters(&master_binary, &url, &args)?;
+        let mut agents = match &agent_binary {
+            Some(binary) => Agents::Real(start_agents(binary, &url, &args)?),
+            None => Agents::simulated(&url, session_timeout, backoff, &args)?,
+        };
+        let outcome = measure(&mut masters, &mut agents, timeout, &args).await;
         if outcome.is_err() {
             masters.print_log_tails();
+            if let Agents::Real(daemons) = &agents {
+                daemons.print_log_tails();
+            }
         }
         outcome
     })?;
@@ -132,9 +155,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         report::median(&reregistered),
         report::median(&after_election),
     );
+    let agents = if args.real_agents {
+        format!("{} real agents without tasks", args.agents)
+    } else {
+        format!(
+            "{} agents x {} tasks x {} labels",
+            args.agents, args.tasks_per_agent, args.labels_per_task
+        )
+    };
     println!(
-        "{} agents x {} tasks x {} labels, {} masters, zk_session_timeout {}: median kill to elected {election:.0} ms, to all re-registered {reregistered:.0} ms ({after_election:.0} ms after election)",
-        args.agents, args.tasks_per_agent, args.labels_per_task, args.masters, args.zk_session_timeout
+        "{agents}, {} masters, zk_session_timeout {}: median kill to elected {election:.0} ms, to all re-registered {reregistered:.0} ms ({after_election:.0} ms after election)",
+        args.masters, args.zk_session_timeout
     );
     report::finish(
         "failover",
@@ -145,6 +176,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             "labels_per_task": args.labels_per_task,
             "zk_session_timeout_ms": session_timeout.as_secs_f64() * 1e3,
             "registration_backoff_factor_ms": backoff.as_secs_f64() * 1e3,
+            "real_agents": args.real_agents,
             "rounds": rounds.len(),
             "kill_to_elected_ms_p50": election,
             "kill_to_reregistered_ms_p50": reregistered,
@@ -154,13 +186,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `mesos-master` beside this binary.
-fn master_binary() -> anyhow::Result<PathBuf> {
+/// The binary `name` beside this one.
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("find this binary")?;
-    let path = exe.with_file_name("mesos-master");
+    let path = exe.with_file_name(name);
     anyhow::ensure!(
         path.exists(),
-        "{} is missing: cargo build --release -p mesos-bench -p mesos-master",
+        "{} is missing: cargo build --release -p mesos-bench -p mesos-master -p mesos-agent",
         path.display()
     );
     Ok(path)
@@ -173,68 +205,139 @@ struct Round {
     reregistered_ms: f64,
 }
 
+/// The agents under test.
+enum Agents {
+    /// Simulated agents in this process, reporting each confirmation.
+    Simulated(mpsc::UnboundedReceiver<Event>),
+    /// `mesos-agent` processes.
+    Real(Daemons),
+}
+
+impl Agents {
+    /// Spawns the simulated agents, which start registering at once.
+    fn simulated(
+        url: &str,
+        session_timeout: Duration,
+        backoff: Duration,
+        args: &Args,
+    ) -> anyhow::Result<Agents> {
+        let detector = MasterDetector::create_with_session_timeout(url, session_timeout)
+            .context("the agents' master detector")?;
+        let framework = FrameworkInfo {
+            user: "bench".into(),
+            name: "failover".into(),
+            id: Some(FrameworkId::from(format!(
+                "bench-failover-{}",
+                std::process::id()
+            ))),
+            checkpoint: Some(true),
+            ..FrameworkInfo::default()
+        };
+        let task_resources = Resources::parse(TASK_RESOURCES, "*").context("task resources")?;
+        let agent_resources =
+            Resources::parse(&agent_resources(args), "*").context("agent resources")?;
+        let (events, received) = mpsc::unbounded_channel();
+        for index in 0..args.agents {
+            let agent = SimAgent {
+                index,
+                info: AgentInfo {
+                    hostname: format!("bench-agent-{index}"),
+                    resources: agent_resources.clone(),
+                    checkpoint: Some(true),
+                    ..AgentInfo::default()
+                },
+                framework: framework.clone(),
+                task_resources: task_resources.clone(),
+                tasks_per_agent: args.tasks_per_agent,
+                labels_per_task: args.labels_per_task,
+                tasks: Vec::new(),
+                detector: detector.clone(),
+                master: None,
+                registering: false,
+                backoff_factor: backoff,
+                backoff,
+                retry: None,
+                events: events.clone(),
+            };
+            libproc::spawn(agent, ProcessId::generate("slave")).context("spawn an agent")?;
+        }
+        Ok(Agents::Simulated(received))
+    }
+
+    /// Waits until every agent is registered; returns the master they registered with.
+    async fn registered(
+        &mut self,
+        masters: &Daemons,
+        agents: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<SocketAddr> {
+        match self {
+            Agents::Simulated(received) => {
+                confirmations(received, agents, timeout, |event| {
+                    event.kind == EventKind::Registered
+                })
+                .await
+            }
+            Agents::Real(_) => {
+                let masters: Vec<SocketAddr> = masters.running().collect();
+                let (leader, _) = active_agents(&masters, agents, None, timeout).await?;
+                Ok(leader)
+            }
+        }
+    }
+
+    /// Waits until every agent re-registered with a master other than the one killed
+    /// at `killed_at`; returns that master and when the last agent did.
+    async fn reregistered(
+        &mut self,
+        survivors: &[SocketAddr],
+        agents: usize,
+        killed_at: (Instant, SystemTime),
+        timeout: Duration,
+    ) -> anyhow::Result<(SocketAddr, Instant)> {
+        match self {
+            Agents::Simulated(received) => {
+                let leader = confirmations(received, agents, timeout, |event| {
+                    event.kind == EventKind::Reregistered
+                        && event.at >= killed_at.0
+                        && survivors.contains(&event.master)
+                })
+                .await?;
+                Ok((leader, Instant::now()))
+            }
+            Agents::Real(_) => {
+                let (leader, last) =
+                    active_agents(survivors, agents, Some(killed_at.1), timeout).await?;
+                let after_kill = last
+                    .duration_since(killed_at.1)
+                    .context("a re-registration before the kill")?;
+                Ok((leader, killed_at.0 + after_kill))
+            }
+        }
+    }
+}
+
+/// What each agent offers: enough for all of its tasks.
+fn agent_resources(args: &Args) -> String {
+    format!(
+        "cpus:{};mem:{};disk:4096;ports:[31000-32000]",
+        0.1 * args.tasks_per_agent as f64 + 1.0,
+        32 * args.tasks_per_agent + 1024
+    )
+}
+
 /// Registers the agents with the first leader, then runs the rounds.
 async fn measure(
-    masters: &mut Masters,
-    url: &str,
-    session_timeout: Duration,
-    backoff: Duration,
+    masters: &mut Daemons,
+    agents: &mut Agents,
     timeout: Duration,
     args: &Args,
 ) -> anyhow::Result<Vec<Round>> {
-    let detector = MasterDetector::create_with_session_timeout(url, session_timeout)
-        .context("the agents' master detector")?;
-    let framework = FrameworkInfo {
-        user: "bench".into(),
-        name: "failover".into(),
-        id: Some(FrameworkId::from(format!(
-            "bench-failover-{}",
-            std::process::id()
-        ))),
-        checkpoint: Some(true),
-        ..FrameworkInfo::default()
-    };
-    let task_resources = Resources::parse(TASK_RESOURCES, "*").context("task resources")?;
-    let agent_resources = Resources::parse(
-        &format!(
-            "cpus:{};mem:{};disk:4096;ports:[31000-32000]",
-            0.1 * args.tasks_per_agent as f64 + 1.0,
-            32 * args.tasks_per_agent + 1024
-        ),
-        "*",
-    )
-    .context("agent resources")?;
-    let (events, mut received) = mpsc::unbounded_channel();
     let started = Instant::now();
-    for index in 0..args.agents {
-        let agent = SimAgent {
-            index,
-            info: AgentInfo {
-                hostname: format!("bench-agent-{index}"),
-                resources: agent_resources.clone(),
-                checkpoint: Some(true),
-                ..AgentInfo::default()
-            },
-            framework: framework.clone(),
-            task_resources: task_resources.clone(),
-            tasks_per_agent: args.tasks_per_agent,
-            labels_per_task: args.labels_per_task,
-            tasks: Vec::new(),
-            detector: detector.clone(),
-            master: None,
-            registering: false,
-            backoff_factor: backoff,
-            backoff,
-            retry: None,
-            events: events.clone(),
-        };
-        libproc::spawn(agent, ProcessId::generate("slave")).context("spawn an agent")?;
-    }
-    let leader = confirmations(&mut received, args.agents, timeout, |event| {
-        event.kind == EventKind::Registered
-    })
-    .await
-    .context("registering the agents")?;
+    let leader = agents
+        .registered(masters, args.agents, timeout)
+        .await
+        .context("registering the agents")?;
     println!(
         "{} agents registered with {leader} in {:.2} s",
         args.agents,
@@ -248,30 +351,71 @@ async fn measure(
             .running()
             .filter(|&addr| addr != killed_addr)
             .collect();
-        let killed_at = Instant::now();
+        let killed_at = (Instant::now(), SystemTime::now());
         masters.kill(leader);
-        let election = tokio::spawn(elected(survivors));
-        let new_leader = confirmations(&mut received, args.agents, timeout, |event| {
-            event.kind == EventKind::Reregistered
-                && event.at >= killed_at
-                && event.master != killed_addr
-        })
-        .await
-        .context("re-registering the agents")?;
-        let reregistered_at = Instant::now();
+        let election = tokio::spawn(elected(survivors.clone()));
+        let (new_leader, reregistered_at) = agents
+            .reregistered(&survivors, args.agents, killed_at, timeout)
+            .await
+            .context("re-registering the agents")?;
         let elected_at = tokio::time::timeout(timeout, election)
             .await
             .context("no master reported its election")?
             .context("the election poller")?;
         rounds.push(Round {
-            election_ms: elected_at.duration_since(killed_at).as_secs_f64() * 1e3,
-            reregistered_ms: reregistered_at.duration_since(killed_at).as_secs_f64() * 1e3,
+            election_ms: elected_at.duration_since(killed_at.0).as_secs_f64() * 1e3,
+            reregistered_ms: reregistered_at.duration_since(killed_at.0).as_secs_f64() * 1e3,
         });
         masters.restart(leader)?;
         wait_serving(masters.addr(leader), timeout).await?;
         leader = masters.index_of(new_leader)?;
     }
     Ok(rounds)
+}
+
+/// Polls the masters' `/master/slaves` until one of them (the leader: followers
+/// redirect) lists `agents` active agents, each re-registered after `since` when given.
+/// Returns that master and the latest (re-)registration time it lists.
+async fn active_agents(
+    masters: &[SocketAddr],
+    agents: usize,
+    since: Option<SystemTime>,
+    timeout: Duration,
+) -> anyhow::Result<(SocketAddr, SystemTime)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let since = since.map(unix_seconds);
+    loop {
+        for &master in masters {
+            let Some(listed) = get_json(master, "/master/slaves").await else {
+                continue;
+            };
+            let times: Vec<f64> = listed["slaves"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|agent| agent["active"].as_bool() == Some(true))
+                .filter_map(|agent| match since {
+                    Some(since) => agent["reregistered_time"].as_f64().filter(|t| *t >= since),
+                    None => agent["registered_time"].as_f64(),
+                })
+                .collect();
+            if times.len() >= agents {
+                let last = times.iter().copied().fold(f64::MIN, f64::max);
+                return Ok((master, UNIX_EPOCH + Duration::from_secs_f64(last.max(0.0))));
+            }
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "not all {agents} agents active on one master within {timeout:?}"
+        );
+        tokio::time::sleep(REAL_AGENTS_POLL_INTERVAL).await;
+    }
+}
+
+fn unix_seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Waits until every agent has confirmed once through an event that `counts`;
@@ -538,57 +682,97 @@ impl Process for SimAgent {
     }
 }
 
-/// The masters as OS processes, with their work dirs and logs in one temp dir; all
-/// killed and removed on drop.
+/// Daemons (masters or agents) as OS processes, with their work dirs and logs in one
+/// temp dir; all killed and removed on drop.
 #[derive(Debug)]
-struct Masters {
+struct Daemons {
     dir: PathBuf,
-    masters: Vec<MasterProcess>,
+    daemons: Vec<Daemon>,
 }
 
 #[derive(Debug)]
-struct MasterProcess {
+struct Daemon {
     addr: SocketAddr,
     command: Vec<String>,
     log: PathBuf,
     child: Option<Child>,
 }
 
-impl Masters {
-    fn start(binary: &Path, url: &str, args: &Args) -> anyhow::Result<Masters> {
-        let dir = std::env::temp_dir().join(format!("mesos-bench-failover-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let mut masters = Masters {
-            dir,
-            masters: Vec::new(),
-        };
-        for index in 0..args.masters {
-            let addr = free_port()?;
-            let work_dir = masters.dir.join(format!("master-{index}"));
-            let command = vec![
-                binary.display().to_string(),
-                format!("--ip={}", addr.ip()),
-                format!("--port={}", addr.port()),
-                format!("--hostname={}", addr.ip()),
-                format!("--work_dir={}", work_dir.display()),
+/// Three (`--masters`) masters contending through ZooKeeper, registry in it.
+fn start_masters(binary: &Path, url: &str, args: &Args) -> anyhow::Result<Daemons> {
+    let mut masters = Daemons::new("masters")?;
+    for index in 0..args.masters {
+        masters.start(
+            binary,
+            &format!("master-{index}"),
+            vec![
+                "--hostname=127.0.0.1".to_owned(),
                 format!("--zk={url}"),
                 format!("--quorum={}", args.masters / 2 + 1),
                 format!("--zk_session_timeout={}", args.zk_session_timeout),
-            ];
-            masters.masters.push(MasterProcess {
-                addr,
-                command,
-                log: masters.dir.join(format!("master-{index}.log")),
-                child: None,
-            });
-            masters.restart(index)?;
-        }
-        Ok(masters)
+            ],
+        )?;
+    }
+    Ok(masters)
+}
+
+/// `--agents` real agents following the leader through ZooKeeper.
+fn start_agents(binary: &Path, url: &str, args: &Args) -> anyhow::Result<Daemons> {
+    let mut agents = Daemons::new("agents")?;
+    for index in 0..args.agents {
+        agents.start(
+            binary,
+            &format!("agent-{index}"),
+            vec![
+                format!("--master={url}"),
+                format!("--hostname=bench-agent-{index}"),
+                format!("--resources={}", agent_resources(args)),
+                format!(
+                    "--registration_backoff_factor={}",
+                    args.registration_backoff_factor
+                ),
+            ],
+        )?;
+    }
+    Ok(agents)
+}
+
+impl Daemons {
+    fn new(kind: &str) -> anyhow::Result<Daemons> {
+        let dir = std::env::temp_dir().join(format!(
+            "mesos-bench-failover-{}-{kind}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        Ok(Daemons {
+            dir,
+            daemons: Vec::new(),
+        })
     }
 
-    /// Starts master `index` (again), its output appended to its log.
+    /// Starts `binary` as `name`: on a free loopback port, with a work dir and a log
+    /// (`<name>.log`) of its own, and `flags` besides.
+    fn start(&mut self, binary: &Path, name: &str, flags: Vec<String>) -> anyhow::Result<()> {
+        let addr = free_port()?;
+        let mut command = vec![
+            binary.display().to_string(),
+            format!("--ip={}", addr.ip()),
+            format!("--port={}", addr.port()),
+            format!("--work_dir={}", self.dir.join(name).display()),
+        ];
+        command.extend(flags);
+        self.daemons.push(Daemon {
+            addr,
+            command,
+            log: self.dir.join(format!("{name}.log")),
+            child: None,
+        });
+        self.restart(self.daemons.len() - 1)
+    }
+
+    /// Starts daemon `index` (again), its output appended to its log.
     fn restart(&mut self, index: usize) -> anyhow::Result<()> {
-        let master = &mut self.masters[index];
+        let master = &mut self.daemons[index];
         let log = File::options()
             .create(true)
             .append(true)
@@ -619,39 +803,40 @@ impl Masters {
 
     /// SIGKILL, as a crash would, then reap.
     fn kill(&mut self, index: usize) {
-        if let Some(mut child) = self.masters[index].child.take() {
+        if let Some(mut child) = self.daemons[index].child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
     fn addr(&self, index: usize) -> SocketAddr {
-        self.masters[index].addr
+        self.daemons[index].addr
     }
 
     /// The addresses of the masters that run.
     fn running(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.masters
+        self.daemons
             .iter()
             .filter(|m| m.child.is_some())
             .map(|m| m.addr)
     }
 
     fn index_of(&self, addr: SocketAddr) -> anyhow::Result<usize> {
-        self.masters
+        self.daemons
             .iter()
             .position(|m| m.addr == addr)
             .with_context(|| format!("{addr} is none of the masters"))
     }
 
     fn print_log_tails(&self) {
-        for master in &self.masters {
+        for master in &self.daemons {
             let Ok(file) = File::open(&master.log) else {
                 continue;
             };
             let lines: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
             eprintln!(
-                "----- the last lines of the master at {} -----",
+                "----- the last lines of {} ({}) -----",
+                master.log.display(),
                 master.addr
             );
             for line in &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..] {
@@ -661,9 +846,9 @@ impl Masters {
     }
 }
 
-impl Drop for Masters {
+impl Drop for Daemons {
     fn drop(&mut self) {
-        (0..self.masters.len()).for_each(|index| self.kill(index));
+        (0..self.daemons.len()).for_each(|index| self.kill(index));
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
