@@ -146,7 +146,7 @@ async fn each_hostile_input_is_counted_and_dropped_and_the_process_still_answers
     }
 
     let before = counter(addr, "libproc/http_not_found").await;
-    assert_eq!(http(addr, "GET", "/nobody/state", b"").await.0, 404);
+    assert_eq!(http(addr, "GET", "/nobody/../state", b"").await.0, 404);
     assert!(counter(addr, "libproc/http_not_found").await > before);
     still_answers(addr, &ponger, 100).await;
 }

@@ -374,10 +374,10 @@ async fn processes_serve_http_routes() {
         http(addr, "GET", &format!("/{id}/nothing"), b"").await.0,
         404
     );
-    assert_eq!(
-        http(addr, "GET", "/no-such-process/state", b"").await.0,
-        404
-    );
+    // A path naming no process is the delegate's, which this test does not run.
+    let (status, body) = http(addr, "GET", "/no-such-process/state", b"").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("is not running"), "{body}");
     assert_eq!(
         http(addr, "GET", &format!("/{id}/../{id}/state"), b"")
             .await

@@ -56,8 +56,18 @@ async fn route(
         "/metrics/snapshot" | "/metrics/snapshot/" => return Response::json(&metrics::snapshot()),
         _ => {}
     }
-    let Some((entry, route)) = target(node, &path) else {
-        return not_found(&path, client);
+    let (entry, route) = match target(node, &path) {
+        Target::Process(entry, route) => (entry, route),
+        Target::DelegateNotRunning(delegate) => {
+            // The runtime listens before its processes run (and after they stop): a
+            // client told "not now" tries again, one told "not found" may give up.
+            tracing::info!(%client, path, %delegate, "HTTP path for a delegate that is not running");
+            return Response::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("'{delegate}', which serves '{path}', is not running"),
+            );
+        }
+        Target::None => return not_found(&path, client),
     };
     let max = node.config().max_http_body_size;
     let body = match Limited::new(body, max).collect().await {
@@ -90,17 +100,31 @@ async fn route(
     })
 }
 
+/// Who serves a path.
+enum Target {
+    /// This process, at this path inside it.
+    Process(std::sync::Arc<crate::manager::Entry>, String),
+    /// The path names no process, and the delegate that would serve it does not run.
+    DelegateNotRunning(String),
+    /// Nobody: no such process, and no delegate.
+    None,
+}
+
 /// The process a path is for, and the path inside it: the first segment names the
 /// process; otherwise the delegate gets the whole path.
-fn target(node: &Node, path: &str) -> Option<(std::sync::Arc<crate::manager::Entry>, String)> {
+fn target(node: &Node, path: &str) -> Target {
     let trimmed = path.trim_start_matches('/');
     let (first, rest) = trimmed.split_at(trimmed.find('/').unwrap_or(trimmed.len()));
     if let Some(entry) = node.entry_by_id(&percent_decode(first, false)) {
-        return Some((entry, rest.to_owned()));
+        return Target::Process(entry, rest.to_owned());
     }
-    let delegate = node.config().delegate.as_ref()?;
-    let entry = node.entry_by_id(delegate.as_str())?;
-    Some((entry, path.to_owned()))
+    let Some(delegate) = node.config().delegate.as_ref() else {
+        return Target::None;
+    };
+    match node.entry_by_id(delegate.as_str()) {
+        Some(entry) => Target::Process(entry, path.to_owned()),
+        None => Target::DelegateNotRunning(delegate.to_string()),
+    }
 }
 
 fn not_found(path: &str, client: SocketAddr) -> Response {

@@ -340,26 +340,28 @@ impl ZooKeeper {
                     elapsed_ms = started.elapsed().as_millis(),
                     "Stored the registry in ZooKeeper"
                 );
+                // Known first: a store cut short by its timeout while cleaning up must
+                // not leave this master expecting a version it already replaced.
+                session.known = Known::At {
+                    version,
+                    manifest: manifest.clone(),
+                    bytes: encoded.bytes,
+                };
                 if let Some((_, old)) = &previous {
                     self.delete_unnamed(&mut session, old, &manifest).await;
                 }
                 if std::mem::take(&mut session.sweep) {
                     self.sweep(&mut session, &manifest).await;
                 }
-                session.known = Known::At {
-                    version,
-                    manifest,
-                    bytes: encoded.bytes,
-                };
                 Ok(())
             }
             Err(error) => {
                 // The manifest was not replaced: the new chunks are named by nothing.
-                for &index in &created {
-                    let path = self.chunk_path(&manifest.chunks[index].name);
-                    let client = self.client(&mut session).await;
-                    let _ = client.delete(&path, None).await;
-                }
+                let paths: Vec<String> = created
+                    .iter()
+                    .map(|&index| self.chunk_path(&manifest.chunks[index].name))
+                    .collect();
+                self.delete_all(&mut session, &paths).await;
                 Err(error)
             }
         }
@@ -424,7 +426,7 @@ impl ZooKeeper {
         expected: Option<i32>,
     ) -> Result<i32, StorageError> {
         let path = self.manifest_path();
-        let persistent = persistent();
+        let options = persistent();
         loop {
             let client = self.client(session).await;
             let attempt = match expected {
@@ -433,7 +435,7 @@ impl ZooKeeper {
                     .await
                     .map(|stat| stat.version),
                 None => client
-                    .create(&path, data, &persistent)
+                    .create(&path, data, &options)
                     .await
                     .map(|(stat, _)| stat.version),
             };
