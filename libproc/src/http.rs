@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Method, StatusCode};
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub(crate) mod server;
 
@@ -148,6 +148,28 @@ impl Pipe {
     pub async fn closed(&self) {
         self.tx.closed().await
     }
+
+    /// A future that resolves once the client is gone or the returned guard is
+    /// dropped, whichever comes first. A process keeps the guard beside its end of the
+    /// stream and awaits the future off its mailbox: dropping its end then ends the
+    /// watch too, whose clone of the pipe would otherwise keep the body open.
+    pub fn watch(&self) -> (PipeWatch, impl Future<Output = ()> + Send + 'static) {
+        let (release, released) = oneshot::channel::<()>();
+        let watched = self.clone();
+        let closed = async move {
+            tokio::select! {
+                () = watched.closed() => {}
+                _ = released => {}
+            }
+        };
+        (PipeWatch { _release: release }, closed)
+    }
+}
+
+/// Keeps a [`Pipe::watch`] going; dropping it ends the watch.
+#[derive(Debug)]
+pub struct PipeWatch {
+    _release: oneshot::Sender<()>,
 }
 
 /// A failed request: its status and the message the client sees.

@@ -5,11 +5,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use libproc::http::{Pipe, PipeError};
+use libproc::http::{Pipe, PipeError, PipeWatch};
 use libproc::{Pid, Timer};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, Task, TaskState};
 use mesos_proto::{AgentId, ExecutorId, FrameworkId, OfferId, Resources, TaskId};
-use tokio::sync::oneshot;
 
 /// Whether the scheduler is reachable and wants offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,9 +157,9 @@ pub enum Connection {
 pub struct HttpConnection {
     stream_id: String,
     pipe: Pipe,
-    /// Dropped with the connection, which tells the watcher of the stream (it holds a
-    /// clone of the pipe) to let go, so that the body really ends.
-    _release: oneshot::Sender<()>,
+    /// Dropped with the connection, which ends the watch of the stream (it holds a
+    /// clone of the pipe), so that the body really ends.
+    _watch: PipeWatch,
 }
 
 impl HttpConnection {
@@ -171,18 +170,11 @@ impl HttpConnection {
         stream_id: String,
         pipe: Pipe,
     ) -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
-        let (release, released) = oneshot::channel::<()>();
-        let watched = pipe.clone();
-        let closed = async move {
-            tokio::select! {
-                () = watched.closed() => {}
-                _ = released => {}
-            }
-        };
+        let (watch, closed) = pipe.watch();
         let connection = HttpConnection {
             stream_id,
             pipe,
-            _release: release,
+            _watch: watch,
         };
         (connection, closed)
     }

@@ -8,7 +8,9 @@ use http::StatusCode;
 use libproc::http::{Reply, Request, Response};
 use libproc::Context;
 use mesos_proto::mesos::TaskState;
-use mesos_proto::v1::json::{base64, known_enum, parse, to_json, type_name, typed, DecodeError};
+use mesos_proto::v1::json::{
+    base64, flag_list, known_enum, parse, to_json, type_name, typed, DecodeError,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -91,7 +93,7 @@ impl Agent {
         use CallType::*;
         let (name, body) = match kind {
             GET_HEALTH => ("GET_HEALTH", json!({"healthy": true})),
-            GET_FLAGS => ("GET_FLAGS", self.get_flags()),
+            GET_FLAGS => ("GET_FLAGS", flag_list(&self.flags.to_json())),
             GET_VERSION => ("GET_VERSION", get_version()),
             GET_METRICS => ("GET_METRICS", get_metrics()),
             // The agent has no verbosity levels to toggle: it logs at glog's level 0.
@@ -105,17 +107,6 @@ impl Agent {
             READ_FILE => return self.read_file(&call),
         };
         Response::json(&typed(name, Some(body))).into()
-    }
-
-    fn get_flags(&self) -> Value {
-        let flags = self.flags.to_json();
-        let list: Vec<Value> = flags["flags"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(name, value)| json!({"name": name, "value": value}))
-            .collect();
-        json!({ "flags": list })
     }
 
     fn get_state(&self) -> Value {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use libproc::http::Pipe;
+use libproc::http::{Pipe, PipeWatch};
 use libproc::{Context, Message, Pid};
 use mesos_proto::mesos::{ExecutorInfo, FrameworkInfo, StatusReason, Task, TaskInfo, TaskState};
 use mesos_proto::messages::{
@@ -17,7 +17,6 @@ use mesos_proto::v1::json::{base64, to_json, typed};
 use mesos_proto::v1::recordio::record;
 use mesos_proto::{AgentId, ContainerId, ExecutorId, FrameworkId, Resources, TaskId};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use super::Agent;
 use crate::paths::Run;
@@ -84,27 +83,20 @@ pub(crate) struct HttpStream {
     /// Tells this subscription from a later one of the same executor.
     pub(crate) id: uuid::Uuid,
     pipe: Pipe,
-    /// Dropped with the stream, which lets the watcher of the pipe go, so that the
-    /// body really ends.
-    _release: oneshot::Sender<()>,
+    /// Dropped with the stream, which ends the watch of the pipe, so that the body
+    /// really ends.
+    _watch: PipeWatch,
 }
 
 impl HttpStream {
     /// A stream on `pipe`, and a future that resolves once the client closed it or
     /// the agent dropped it.
     pub(crate) fn new(pipe: Pipe) -> (Self, impl std::future::Future<Output = ()> + Send) {
-        let (release, released) = oneshot::channel::<()>();
-        let watched = pipe.clone();
-        let closed = async move {
-            tokio::select! {
-                () = watched.closed() => {}
-                _ = released => {}
-            }
-        };
+        let (watch, closed) = pipe.watch();
         let stream = HttpStream {
             id: uuid::Uuid::new_v4(),
             pipe,
-            _release: release,
+            _watch: watch,
         };
         (stream, closed)
     }

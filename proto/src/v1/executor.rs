@@ -3,8 +3,8 @@
 //! checks (`validation::executor::call`).
 
 use super::json::{
-    bytes_from_base64, check_shape, from_value, known_enum, parse, type_name, DecodeError, Shape,
-    OPTIONAL, REQUIRED, TASK_INFO,
+    bytes_from_base64, check_shape, from_value, known_variant, parse, type_name, DecodeError,
+    Shape, OPTIONAL, REQUIRED, TASK_INFO,
 };
 use crate::executor::{Call, CallType};
 
@@ -19,13 +19,7 @@ const UPDATE: Shape = Shape::Object(&[("status", REQUIRED, TASK_STATUS)]);
 pub fn decode_executor_call(body: &[u8]) -> Result<Call, DecodeError> {
     let mut json = parse(body)?;
     let kind = type_name(&json)?;
-    let call_type: CallType = known_enum(&kind, "call type")?;
-    if call_type == CallType::UNKNOWN {
-        return Err(DecodeError::UnknownType {
-            what: "call type",
-            name: kind,
-        });
-    }
+    let call_type = known_variant(&kind, "call type", CallType::UNKNOWN)?;
     check_shape(&json, &call_shape(call_type), "")?;
     bytes_from_base64(&mut json, "")?;
     let call: Call = from_value(json)?;

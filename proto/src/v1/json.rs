@@ -117,6 +117,35 @@ pub fn known_enum<T: DeserializeOwned>(name: &str, what: &'static str) -> Result
     })
 }
 
+/// `name` as a variant of `T` other than `unknown` (the protobuf default, which no
+/// client may send), or the error naming `what`.
+pub fn known_variant<T: DeserializeOwned + PartialEq>(
+    name: &str,
+    what: &'static str,
+    unknown: T,
+) -> Result<T, DecodeError> {
+    let variant: T = known_enum(name, what)?;
+    if variant == unknown {
+        return Err(DecodeError::UnknownType {
+            what,
+            name: name.to_owned(),
+        });
+    }
+    Ok(variant)
+}
+
+/// The v1 operator API's `GET_FLAGS` answer, `{"flags": [{"name", "value"}]}`, from a
+/// `/flags` document, `{"flags": {name: value}}`.
+pub fn flag_list(flags: &Value) -> Value {
+    let list: Vec<Value> = flags["flags"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| serde_json::json!({"name": name, "value": value}))
+        .collect();
+    serde_json::json!({ "flags": list })
+}
+
 /// `json` as `T`, or the error saying why not.
 pub fn from_value<T: DeserializeOwned>(json: Value) -> Result<T, DecodeError> {
     serde_json::from_value(json).map_err(|e| DecodeError::Shape(e.to_string()))

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::json::{
-    bytes_from_base64, check_shape, from_value, kind_of, known_enum, parse, type_name, DecodeError,
-    Shape, EXECUTOR_INFO, OPTIONAL, REQUIRED, TASK_INFO,
+    bytes_from_base64, check_shape, from_value, kind_of, known_variant, parse, type_name,
+    DecodeError, Shape, EXECUTOR_INFO, OPTIONAL, REQUIRED, TASK_INFO,
 };
 use crate::mesos::OperationType;
 use crate::scheduler::{Call, CallType};
@@ -14,13 +14,7 @@ use crate::scheduler::{Call, CallType};
 pub fn decode_scheduler_call(body: &[u8]) -> Result<Call, DecodeError> {
     let mut json = parse(body)?;
     let kind = type_name(&json)?;
-    let call_type: CallType = known_enum(&kind, "call type")?;
-    if call_type == CallType::UNKNOWN {
-        return Err(DecodeError::UnknownType {
-            what: "call type",
-            name: kind,
-        });
-    }
+    let call_type = known_variant(&kind, "call type", CallType::UNKNOWN)?;
     check_shape(&json, &call_shape(call_type), "")?;
     check_operation_types(&json)?;
     bytes_from_base64(&mut json, "")?;
@@ -168,13 +162,7 @@ fn check_operation_types(json: &Value) -> Result<(), DecodeError> {
                 kind_of(name)
             )));
         };
-        let kind: OperationType = known_enum(name, "operation type")?;
-        if kind == OperationType::UNKNOWN {
-            return Err(DecodeError::UnknownType {
-                what: "operation type",
-                name: name.clone(),
-            });
-        }
+        known_variant(name, "operation type", OperationType::UNKNOWN)?;
     }
     Ok(())
 }

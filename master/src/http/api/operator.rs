@@ -11,6 +11,7 @@ use http::StatusCode;
 use libproc::http::{Reply, Request, Response};
 use libproc::Context;
 use mesos_proto::mesos::Task;
+use mesos_proto::v1::json::flag_list;
 use mesos_proto::{AgentId, FrameworkId, Resources};
 use serde_json::{json, Value};
 
@@ -42,7 +43,7 @@ pub(crate) fn operator(master: &mut Master, request: Request, ctx: &mut Context<
     let (name, body) = match kind {
         SUBSCRIBE => return subscribe(master, ctx),
         GET_HEALTH => ("GET_HEALTH", json!({"healthy": true})),
-        GET_FLAGS => ("GET_FLAGS", get_flags(master)),
+        GET_FLAGS => ("GET_FLAGS", flag_list(&master.flags.to_json())),
         GET_VERSION => ("GET_VERSION", get_version()),
         GET_METRICS => ("GET_METRICS", get_metrics()),
         // This master has no verbosity levels to toggle: it logs at glog's level 0.
@@ -213,17 +214,6 @@ fn nanos(time: SystemTime) -> Value {
 
 fn sum<'a>(resources: impl Iterator<Item = &'a Resources>) -> Resources {
     resources.fold(Resources::default(), |total, r| total + r)
-}
-
-fn get_flags(master: &Master) -> Value {
-    let flags = master.flags.to_json();
-    let list: Vec<Value> = flags["flags"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, value)| json!({"name": name, "value": value}))
-        .collect();
-    json!({ "flags": list })
 }
 
 fn get_version() -> Value {
